@@ -1,0 +1,1 @@
+"""Pure statistics for the analysis stage: PGR uncertainty and transition fits."""
