@@ -287,7 +287,9 @@ def _clean_xy(
     return x_values[keep][order], y_values[keep][order], kept_groups, int((~keep).sum())
 
 
-def _unsupported_sigmoid(reason: str, n_obs: int, n_dropped: int, n_groups: int, x_range) -> SigmoidTransition:
+def _unsupported_sigmoid(
+    reason: str, n_obs: int, n_dropped: int, n_groups: int, x_range: tuple[float, float]
+) -> SigmoidTransition:
     nan = float("nan")
     nan_ci = (nan, nan)
     return SigmoidTransition(
@@ -315,8 +317,10 @@ def fit_sigmoid_transition(
 
     x: log10(step) or log10(tokens), already finite (step 0 mapped by the caller,
     e.g. with `step_to_x`). y: PGR or acc_w2s - acc_weak, one per observation;
-    non-finite y (an undefined PGR) is dropped and counted in `n_dropped`.
-    groups: e.g. seed ids; the bootstrap then resamples groups, then points.
+    non-finite y (an undefined PGR) or nan x is dropped and counted in `n_dropped`.
+    Huge |PGR| from a near-zero denominator will dominate least squares: filter
+    on `pgr_status` first. groups: e.g. seed ids; the bootstrap then resamples
+    groups, then points.
 
     Supported only if all hold:
       * model evidence: AICc(constant) - AICc(sigmoid) >= aic_margin
@@ -328,6 +332,9 @@ def fit_sigmoid_transition(
         happens between min(x) and max(x), which rejects a straight ramp that the
         sigmoid can only mimic with plateaus extrapolated beyond the data;
       * at most 20% of bootstrap refits failed.
+    AICc assumes independent residuals, which seeds sharing a checkpoint are
+    not; the CI-based criteria, from the cluster bootstrap when groups are
+    given, are what guard against that.
     """
     if not 0 < alpha < 1:
         raise ValueError("alpha must be in (0, 1)")
