@@ -1,0 +1,124 @@
+"""The `w2s` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import UserError
+from .paths import project_root
+
+
+def _config_paths(args) -> tuple[Path, Path, Path]:
+    root = project_root()
+    return (Path(args.checkpoints or root / "checkpoints.yaml"), Path(args.tasks_dir or root / "tasks"),
+            Path(args.experiments or root / "experiments.yaml"))
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoints", metavar="FILE", help="suites file (default: checkpoints.yaml)")
+    p.add_argument("--tasks-dir", metavar="DIR", help="task definitions (default: tasks/)")
+    p.add_argument("--experiments", metavar="FILE", help="experiments file (default: experiments.yaml)")
+
+
+def cmd_run(args) -> int:
+    from .config import check_experiment, load_experiments, load_suites, load_tasks
+    from .runner import Runner
+
+    suites_path, tasks_dir, exp_path = _config_paths(args)
+    suites, tasks, experiments = load_suites(suites_path), load_tasks(tasks_dir), load_experiments(exp_path)
+    if args.preset not in experiments:
+        raise UserError(f"{exp_path}: no experiment '{args.preset}' (known: {', '.join(sorted(experiments))})")
+    exp = experiments[args.preset]
+    overrides = {}
+    if args.select:
+        overrides["select"] = args.select
+    if args.tasks:
+        overrides["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if args.seeds:
+        try:
+            overrides["seeds"] = [int(s) for s in args.seeds.split(",")]
+        except ValueError:
+            raise UserError(f"--seeds: expected comma-separated integers, got '{args.seeds}'") from None
+    if args.suite:
+        overrides["suite"] = args.suite
+    if args.weak:
+        overrides["weak"] = args.weak
+    if overrides:
+        from .config import Experiment, _validate
+
+        exp = _validate(Experiment, {**exp.model_dump(), **overrides}, Path("command line"))
+    check_experiment(args.preset, exp, suites, tasks, exp_path)
+    run_dir = Path(args.run_dir or Path("runs") / args.preset)
+    runner = Runner(args.preset, exp, suites, tasks, run_dir, progress=not args.no_progress)
+    outcome = runner.run()
+    s = outcome.stats
+    print(outcome.summary_text())
+    if s.computed == 0 and s.failed == 0:
+        print(f"everything is done: {s.reused} finished units reused, nothing recomputed")
+    return 0
+
+
+def cmd_suite_build(args) -> int:
+    from .checkpoints.build import build_suite, suite_path
+    from .config import LocalSuite, load_suites
+
+    suites = load_suites(_config_paths(args)[0])
+    if args.name not in suites:
+        raise UserError(f"unknown suite '{args.name}' (known: {', '.join(sorted(suites))})")
+    suite = suites[args.name]
+    if not isinstance(suite, LocalSuite):
+        raise UserError(f"suite '{args.name}' is a Hub suite; only local suites are built")
+    built = build_suite(args.name, suite, progress=not args.no_progress)
+    print(f"{args.name}: {len(built)} revisions in {suite_path(args.name, suite)}")
+    for r in built:
+        print(f"  {r.revision:>10}  tokens {r.tokens:>9}  held-out loss {r.heldout_loss:.3f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="w2s", description="Weak-to-strong generalization across pre-training checkpoints")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an experiment (default: the embedded default)")
+    run.add_argument("--preset", default="default", help="experiment name in experiments.yaml (e.g. quick)")
+    run.add_argument("--run-dir", metavar="DIR", help="where results go (default: runs/<preset>/)")
+    run.add_argument("--suite", help="strong suite (overrides the experiment's)")
+    run.add_argument("--weak", help="weak supervisor, SUITE or SUITE:REVISION")
+    run.add_argument("--select", help="revision selection, e.g. 'log:8+steps:143000'")
+    run.add_argument("--tasks", help="comma-separated task ids")
+    run.add_argument("--seeds", help="comma-separated seeds")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_config_options(run)
+    run.set_defaults(func=cmd_run)
+
+    suite = sub.add_parser("suite", help="local checkpoint suites")
+    suite_sub = suite.add_subparsers(dest="suite_command", required=True)
+    build = suite_sub.add_parser("build", help="pre-train a local suite (reused when already built)")
+    build.add_argument("name")
+    build.add_argument("--no-progress", action="store_true")
+    _add_config_options(build)
+    build.set_defaults(func=cmd_suite_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("W2S_THREADS", os.cpu_count() or 1)))
+        return args.func(args)
+    except UserError as exc:
+        print(f"w2s: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("w2s: interrupted; finished units are kept, run again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

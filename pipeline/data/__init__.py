@@ -1,0 +1,1 @@
+"""Real input fetched from package registries, pinned and checked."""

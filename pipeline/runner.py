@@ -1,0 +1,313 @@
+"""Plan a run as units keyed by their content, then do the units that are not done yet.
+
+Flow: checkpoints -> tasks and splits -> weak supervisor -> strong heads per checkpoint ->
+table and plot. Resume is simply re-planning: a unit whose record exists is read, not redone.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import __version__
+from .checkpoints.loading import load_backbone, resolve
+from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
+from .config import Experiment, Suite, TaskSpec
+from .data.fetch import PACKAGES, sha256_of
+from .paths import data_dir, project_root
+from .store import Store, stable_hash
+from .strong.features import extract_features
+from .strong.probe import accuracy, fit_and_predict
+from .tasks.examples import TaskData
+from .tasks.registry import load_task
+from .tasks.splits import balanced_indices, make_splits, unit_hash
+from .weak.supervisor import train_weak_supervisor
+
+FEATURES, WEAK, HEAD = "features", "weak", "head"
+
+
+def numeric_versions() -> dict[str, str]:
+    """Versions of the packages whose changes can move the numbers."""
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "numpy": np.__version__}
+
+
+@dataclass
+class TaskPlan:
+    data: TaskData
+    pool: np.ndarray                       # indices of the examples this run uses
+    splits: dict[int, dict[str, np.ndarray]]  # seed -> split -> indices into pool
+    split_keys: dict[int, str]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.data.labels[self.pool]
+
+
+@dataclass
+class RunStats:
+    computed: int = 0
+    reused: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def plan_task(spec: TaskSpec, exp: Experiment) -> TaskPlan:
+    data = load_task(spec)
+    labels = data.labels
+    ids = [e.id for e in data.examples]
+    order = np.array([unit_hash("pool", e) for e in ids])
+    pool = balanced_indices(labels, np.arange(len(ids)), order, exp.max_examples_per_task)
+    pool_ids = [ids[i] for i in pool]
+    docs = [data.doc_ids[i] for i in pool]
+    limits = {"weak_train": exp.splits.max_weak_train, "strong_train": exp.splits.max_strong_train,
+              "test": exp.splits.max_test}
+    splits, keys = {}, {}
+    for seed in exp.seeds:
+        splits[seed] = make_splits(docs, pool_ids, labels[pool], seed, exp.splits.weak_train,
+                                   exp.splits.strong_train, limits)
+        keys[seed] = stable_hash({"task": [spec.id, spec.version, data.digest], "pool": pool_ids,
+                                  "seed": seed, "splits": exp.splits.model_dump()})
+    return TaskPlan(data, pool, splits, keys)
+
+
+def features_key(ckpt: Checkpoint, spec: TaskSpec, plan: TaskPlan, exp: Experiment) -> str:
+    return stable_hash({"unit": FEATURES, "checkpoint": ckpt.identity(),
+                        "task": [spec.id, spec.version, plan.data.digest],
+                        "pool": stable_hash(plan.pool.tolist()), "pooling": exp.pooling,
+                        "max_tokens": exp.max_tokens, "versions": numeric_versions()})
+
+
+def weak_key(feat_key: str, split_key: str, exp: Experiment) -> str:
+    return stable_hash({"unit": WEAK, "features": feat_key, "split": split_key, "mode": exp.mode,
+                        "head": exp.head.model_dump()})
+
+
+def head_key(feat_key: str, split_key: str, target: str, loss: str, exp: Experiment) -> str:
+    """`target` is 'ground_truth' for the ceiling or the weak unit's key for a w2s student."""
+    return stable_hash({"unit": HEAD, "features": feat_key, "split": split_key, "target": target,
+                        "loss": loss, "mode": exp.mode, "head": exp.head.model_dump()})
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
+class Runner:
+    def __init__(self, name: str, exp: Experiment, suites: dict[str, Suite], task_specs: dict[str, TaskSpec],
+                 run_dir: Path, progress: bool = True):
+        self.name, self.exp, self.suites, self.task_specs = name, exp, suites, task_specs
+        self.store = Store(run_dir)
+        self.progress = progress
+        self.stats = RunStats()
+
+    # -- features ---------------------------------------------------------------------------
+    def _features(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[str, np.ndarray]:
+        """Cached features for each task; the model is loaded only if some are missing."""
+        keys = self.feature_keys(ckpt, tasks)
+        out = {t: self.store.read_arrays(FEATURES, k)["features"] for t, k in keys.items()
+               if self.store.is_done(FEATURES, k)}
+        self.stats.reused += len(out)
+        missing = [t for t in tasks if t not in out]
+        if not missing:
+            return out
+        model, tokenizer = load_backbone(ckpt)
+        for t in missing:
+            started = time.time()
+            plan = tasks[t]
+            texts = [plan.data.texts[i] for i in plan.pool]
+            feats = extract_features(model, tokenizer, texts, self.exp.pooling, self.exp.max_tokens,
+                                     self.exp.batch_size, desc=f"features {ckpt.revision} {t}",
+                                     progress=self.progress)
+            if not np.isfinite(feats).all():
+                raise FloatingPointError(f"non-finite features from {ckpt.label}")
+            self.store.write_unit(FEATURES, keys[t], {
+                "checkpoint": ckpt.identity(), "suite": ckpt.suite, "step": ckpt.step, "task": t,
+                "n_examples": len(texts), "dim": int(feats.shape[1]), "seconds": time.time() - started,
+            }, {"features": feats})
+            self.stats.computed += 1
+            out[t] = feats
+        del model
+        return out
+
+    def feature_keys(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[str, str]:
+        return {t: features_key(ckpt, self.task_specs[t], p, self.exp) for t, p in tasks.items()}
+
+    # -- weak -------------------------------------------------------------------------------
+    def _weak_units(self, weak: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[tuple[str, int], dict]:
+        fkeys = self.feature_keys(weak, tasks)
+        wanted = {(t, s): weak_key(fkeys[t], tasks[t].split_keys[s], self.exp)
+                  for t in tasks for s in self.exp.seeds}
+        if all(self.store.is_done(WEAK, k) for k in wanted.values()):
+            self.stats.reused += len(wanted)
+        else:
+            feats = self._features(weak, tasks)
+            for (t, s), key in wanted.items():
+                if self.store.is_done(WEAK, key):
+                    self.stats.reused += 1
+                    continue
+                plan = tasks[t]
+                labels = plan.labels
+                result = train_weak_supervisor(feats[t], labels, plan.splits[s], self.exp.head.l2,
+                                               self.exp.head.max_iter)
+                self.store.write_unit(WEAK, key, {
+                    "checkpoint": weak.identity(), "suite": weak.suite, "task": t, "seed": s,
+                    "acc_weak": result.acc_weak, "n_test": int(len(plan.splits[s]["test"])),
+                }, {"weak_soft_labels": result.weak_soft_labels, "test_proba": result.test_proba,
+                    "test_index": plan.pool[plan.splits[s]["test"]]})
+                self.stats.computed += 1
+        return {ts: {**self.store.read_record(WEAK, k), **self.store.read_arrays(WEAK, k)}
+                for ts, k in wanted.items()}
+
+    # -- strong -----------------------------------------------------------------------------
+    def _strong_units(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan],
+                      weak_units: dict[tuple[str, int], dict]) -> None:
+        wanted = [(t, s, loss, key) for (t, s, loss), key in self.head_keys(ckpt, tasks, weak_units).items()]
+        todo = [w for w in wanted if not self.store.is_done(HEAD, w[3])]
+        self.stats.reused += len(wanted) - len(todo)
+        if not todo:
+            return
+        feats = self._features(ckpt, {t: tasks[t] for t in {w[0] for w in todo}})
+        for t, s, loss, key in todo:
+            plan = tasks[t]
+            labels, split = plan.labels, plan.splits[s]
+            started = time.time()
+            if loss == "ceiling":
+                targets = labels[split["strong_train"]]
+            else:
+                targets = weak_units[(t, s)]["weak_soft_labels"]
+            proba = fit_and_predict(feats[t], split["strong_train"], targets, {"test": split["test"]},
+                                    self.exp.head.l2, self.exp.head.max_iter)["test"]
+            self.store.write_unit(HEAD, key, {
+                "checkpoint": ckpt.identity(), "suite": ckpt.suite, "step": ckpt.step, "task": t, "seed": s,
+                "loss": loss, "role": "ceiling" if loss == "ceiling" else "w2s",
+                "weak_key": None if loss == "ceiling" else weak_units[(t, s)]["key"],
+                "accuracy": accuracy(proba, labels[split["test"]]), "n_test": int(len(split["test"])),
+                "seconds": time.time() - started,
+            }, {"test_proba": proba})
+            self.stats.computed += 1
+
+    def head_keys(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan],
+                  weak_units: dict[tuple[str, int], dict]) -> dict[tuple[str, int, str], str]:
+        fkeys = self.feature_keys(ckpt, tasks)
+        out = {}
+        for t in tasks:
+            for s in self.exp.seeds:
+                sk = tasks[t].split_keys[s]
+                out[(t, s, "ceiling")] = head_key(fkeys[t], sk, "ground_truth", "xent", self.exp)
+                for loss in self.exp.losses:
+                    out[(t, s, loss)] = head_key(fkeys[t], sk, weak_units[(t, s)]["key"], loss, self.exp)
+        return out
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> "RunOutcome":
+        from .report.table import build_table, write_table
+        from .report.plot import plot_pgr_vs_step
+
+        exp = self.exp
+        started = time.time()
+        strong = suite_checkpoints(exp.suite, self.suites, self.progress)
+        from .checkpoints.selection import select_checkpoints
+
+        strong = select_checkpoints(strong, exp.select)
+        weak_ref = exp.weak or self.suites[exp.suite].weak
+        weak = resolve(weak_checkpoint(weak_ref, self.suites, self.progress))
+        tasks = {t: plan_task(self.task_specs[t], exp) for t in exp.tasks}
+        self._write_manifest(strong, weak, tasks)
+
+        weak_units = self._weak_units(weak, tasks)
+        outcomes: dict[str, str] = {}
+        resolved: list[Checkpoint] = []
+        bar = tqdm(strong, desc="checkpoints", unit="ckpt", disable=not self.progress, dynamic_ncols=True)
+        for ckpt in bar:
+            bar.set_postfix_str(ckpt.revision)
+            try:
+                ckpt = resolve(ckpt)
+                resolved.append(ckpt)
+                self._strong_units(ckpt, tasks, weak_units)
+                outcomes[ckpt.revision] = ""
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # one bad checkpoint must not stop the study
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                self.store.record_failure("checkpoint", stable_hash(ckpt.identity()), {
+                    "suite": ckpt.suite, "revision": ckpt.revision, "step": ckpt.step,
+                    "error": reason, "traceback": traceback.format_exc()[-4000:]})
+                self.stats.failed += 1
+                self.stats.failures.append(f"{ckpt.label}: {reason}")
+                outcomes[ckpt.revision] = reason
+                if ckpt not in resolved:
+                    resolved.append(ckpt)
+        bar.close()
+
+        rows = []
+        for ckpt in resolved:
+            keys = self.head_keys(ckpt, tasks, weak_units) if not outcomes.get(ckpt.revision) else {}
+            rows.append((ckpt, keys, outcomes.get(ckpt.revision, "")))
+        table = build_table(rows, tasks, weak, weak_units, exp, self.store)
+        paths = write_table(table, self.store)
+        paths.append(plot_pgr_vs_step(table, self.store.output_path("pgr_vs_step.png"),
+                                      title=f"{self.name}: {exp.suite} (weak: {weak.label})"))
+        return RunOutcome(table, self.stats, paths, time.time() - started, weak, weak_units)
+
+    def _write_manifest(self, strong: list[Checkpoint], weak: Checkpoint, tasks: dict[str, TaskPlan]) -> None:
+        previous = self.store.read_manifest() or {}
+        downloads = data_dir() / "downloads"
+        self.store.write_manifest({
+            "run": self.name, "pipeline_version": __version__, "git_commit": git_commit(),
+            "created": previous.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "invocations": previous.get("invocations", 0) + 1,
+            "command": sys.argv, "python": platform.python_version(), "platform": platform.platform(),
+            "versions": numeric_versions(),
+            "experiment": self.exp.model_dump(),
+            "suites": {n: self.suites[n].model_dump() for n in {self.exp.suite, weak.suite}},
+            "tasks": {t: {**self.task_specs[t].model_dump(), "examples_sha256": p.data.digest,
+                          "n_examples": len(p.data.examples), "n_used": int(len(p.pool)),
+                          "split_sizes": {s: {k: int(len(v)) for k, v in sp.items()} for s, sp in p.splits.items()}}
+                      for t, p in tasks.items()},
+            "data": {p.filename: p.sha256 for p in PACKAGES.values() if (downloads / p.filename).exists()},
+            "weak_checkpoint": {**weak.identity(), "suite": weak.suite, "step": weak.step},
+            "checkpoints": [{**c.identity(), "step": c.step, "tokens": c.tokens} for c in strong],
+        })
+
+
+@dataclass
+class RunOutcome:
+    table: "object"
+    stats: RunStats
+    paths: list[Path]
+    seconds: float
+    weak: Checkpoint
+    weak_units: dict
+
+    def summary_text(self) -> str:
+        s = self.stats
+        done = self.table[self.table.status == "done"]
+        lines = [f"run finished in {self.seconds:.0f}s: {s.computed} units computed, {s.reused} reused, "
+                 f"{s.failed} checkpoint(s) failed; table {self.paths[0]}"]
+        for f in s.failures:
+            lines.append(f"  failed {f}")
+        for task, part in done.groupby("task"):
+            final = part[part.step == part.step.max()]
+            lines.append(f"  {task}: acc_weak {final.acc_weak.mean():.3f}, final ceiling "
+                         f"{final.acc_ceiling.mean():.3f}, final w2s {final.acc_w2s.mean():.3f}, "
+                         f"final PGR {final.pgr.mean():.2f} (mean of {len(final)} seed(s))")
+            if final.acc_ceiling.mean() <= final.acc_weak.mean():
+                lines.append(f"  warning: {task}: the weak supervisor is not below the final ceiling; PGR is not meaningful")
+        return "\n".join(lines)

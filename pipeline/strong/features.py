@@ -1,0 +1,68 @@
+"""Frozen features: one forward pass per checkpoint over a task's texts, pooled by the attention mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Mean over real tokens, or the last real token, read off the mask (never a pad id),
+    so left and right padding give the same vectors."""
+    mask_f = mask.to(hidden.dtype).unsqueeze(-1)
+    if pooling == "mean":
+        return (hidden * mask_f).sum(1) / mask_f.sum(1).clamp_min(1.0)
+    if pooling == "last":
+        positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+        last = torch.where(mask.bool(), positions, -1).max(dim=1).values
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    raise ValueError(f"unknown pooling '{pooling}'")
+
+
+def tokenize(tokenizer, texts: list[str], max_tokens: int) -> list[list[int]]:
+    """One truncation rule for every tokenizer: the first max_tokens tokens of each text."""
+    return tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=False)["input_ids"]
+
+
+def batches_by_length(lengths: list[int], batch_size: int) -> list[np.ndarray]:
+    """Index batches of similar length (longest first), so padding is small."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if side == "right":
+            ids[i, :len(s)] = torch.tensor(s)
+            mask[i, :len(s)] = 1
+        else:
+            ids[i, width - len(s):] = torch.tensor(s)
+            mask[i, width - len(s):] = 1
+    return ids, mask
+
+
+def forward_hidden(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Last hidden state with positions counted over real tokens only (padding side invariant)."""
+    position_ids = (mask.cumsum(1) - 1).clamp_min(0)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=position_ids)
+    return out.last_hidden_state
+
+
+@torch.inference_mode()
+def extract_features(model, tokenizer, texts: list[str], pooling: str, max_tokens: int,
+                     batch_size: int, desc: str = "features", progress: bool = True) -> np.ndarray:
+    token_ids = tokenize(tokenizer, texts, max_tokens)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = next(model.parameters()).device
+    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    batches = batches_by_length([len(t) for t in token_ids], batch_size)
+    for idx in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False, dynamic_ncols=True):
+        ids, mask = pad_batch([token_ids[i] for i in idx], pad_id)
+        ids, mask = ids.to(device), mask.to(device)
+        pooled = pool(forward_hidden(model, ids, mask), mask, pooling)
+        out[idx] = pooled.float().cpu().numpy()
+    return out

@@ -1,0 +1,89 @@
+"""Examples and the passage rule, shared by every tokenizer.
+
+Passages are cut by words, not model tokens, so every model sees the very same test texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    doc_id: str
+    text: str
+    label: int
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A task's examples in a fixed order; `digest` changes whenever any example does."""
+
+    task_id: str
+    version: int
+    examples: tuple[Example, ...]
+    digest: str
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([e.label for e in self.examples], dtype=np.int64)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return [e.doc_id for e in self.examples]
+
+    @property
+    def texts(self) -> list[str]:
+        return [e.text for e in self.examples]
+
+
+def make_task_data(task_id: str, version: int, examples: list[Example]) -> TaskData:
+    ordered = tuple(sorted(examples, key=lambda e: e.id))
+    digest = hashlib.sha256()
+    for e in ordered:
+        digest.update(f"{e.id}\t{e.label}\t{e.text}\n".encode())
+    return TaskData(task_id, version, ordered, digest.hexdigest())
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9(£$])")
+
+
+def sentences(text: str) -> list[str]:
+    out = []
+    for paragraph in re.split(r"\n\s*\n|\n", text):
+        paragraph = " ".join(paragraph.split())
+        if paragraph:
+            out.extend(s for s in _SENTENCE_END.split(paragraph) if s)
+    return out
+
+
+def passages(text: str, min_words: int, max_words: int) -> list[str]:
+    """Pack whole sentences into passages of min_words..max_words words.
+
+    A sentence longer than max_words is cut at word boundaries; a trailing remainder shorter
+    than min_words is dropped, so no passage is a fragment.
+    """
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for sentence in sentences(text):
+        words = sentence.split()
+        while len(words) > max_words:
+            head, words = words[: max_words - len(current)], words[max_words - len(current):]
+            current.extend(head)
+            chunks.append(current)
+            current = []
+        if len(current) + len(words) > max_words:
+            chunks.append(current)
+            current = []
+        current.extend(words)
+        if len(current) >= min_words:
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return [" ".join(c) for c in chunks if len(c) >= min_words]

@@ -1,0 +1,1 @@
+"""The weak supervisor stage."""
