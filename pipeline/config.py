@@ -179,18 +179,31 @@ def _read_yaml(path: Path) -> object:
         raise UserError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
+def _user_path(data: object, loc: tuple) -> list[str]:
+    """The location as the user wrote it: without pydantic's union tags, which are not keys."""
+    out, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and node.get("kind") == part:
+            continue
+        out.append(str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
 def _validate(model: type[BaseModel], data: object, path: Path):
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        parts = [str(p) for p in err["loc"]]
-        if len(parts) > 2 and parts[0] == "suites" and parts[2] in ("local", "hub"):
-            del parts[2]  # the union's tag, not a key the user wrote
-        loc = ".".join(parts)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+        errors = exc.errors()
+        # A typo'd key also makes the real key "missing": report the typo, the root cause.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = ".".join(_user_path(data, err["loc"]))
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise UserError(f"{path}: {loc or '<top>'}: {msg}") from None
 
 

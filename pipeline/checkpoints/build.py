@@ -43,7 +43,7 @@ class BuiltRevision:
 def suite_key(suite: LocalSuite) -> str:
     return stable_hash({"model": suite.model.model_dump(), "train": suite.train.model_dump(),
                         "corpus": suite.corpus.model_dump(),
-                        "torch": torch.__version__.split("+")[0], "format": 1})
+                        "torch": torch.__version__.split("+")[0], "format": 2})
 
 
 def suite_path(name: str, suite: LocalSuite) -> Path:
@@ -62,21 +62,31 @@ def read_index(path: Path) -> list[BuiltRevision] | None:
 
 
 def train_tokenizer(docs: list[Document], vocab_size: int, out: Path):
-    """Byte-level BPE, as Pythia's; saved as a fast tokenizer that transformers loads."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """Byte-level BPE as Pythia's, trained deterministically (see bpe.py), saved as a fast
+    tokenizer that transformers loads. Cached by corpus and size: suites on the same corpus
+    (a strong suite and its weak supervisor) share one tokenizer and train it once."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS, PAD],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
-    tok.train_from_iterator((d.text for d in docs), trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOS, eos_token=EOS,
-                                   unk_token=EOS, pad_token=PAD)
-    fast.save_pretrained(out)
-    return fast
+    from .bpe import train_bpe
+
+    cached = suites_dir() / "tokenizers" / f"{corpus_digest(docs)[:16]}-{vocab_size}"
+    if not (cached / "tokenizer.json").exists():
+        vocab, merges = train_bpe((d.text for d in docs), vocab_size, [EOS, PAD])
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOS, eos_token=EOS,
+                                       unk_token=EOS, pad_token=PAD)
+        tmp = cached.with_name(cached.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        fast.save_pretrained(tmp)
+        shutil.rmtree(cached, ignore_errors=True)
+        os.replace(tmp, cached)
+    shutil.copytree(cached, out, dirs_exist_ok=True)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(out)
 
 
 def _encode(tokenizer, docs: list[Document]) -> np.ndarray:
@@ -88,12 +98,27 @@ def _encode(tokenizer, docs: list[Document]) -> np.ndarray:
     return np.asarray(ids, dtype=np.int32)
 
 
+def _pieces(doc: Document, size: int = 8000) -> list[Document]:
+    """Cut a long text at line breaks into ~size-char pieces, so the held-out share is
+    granular even when a corpus is a few long plays."""
+    out, start, k = [], 0, 0
+    while start < len(doc.text):
+        end = doc.text.find("\n", start + size)
+        end = len(doc.text) if end == -1 else end + 1
+        out.append(Document(f"{doc.doc_id}#{k}", doc.text[start:end]))
+        start, k = end, k + 1
+    return out
+
+
 def _split_docs(docs: list[Document], heldout_fraction: float) -> tuple[list[Document], list[Document]]:
+    """Held-out pieces by a hash of their id; at least one, so the loss is always measured."""
     from ..tasks.splits import unit_hash
 
-    heldout = [d for d in docs if unit_hash("heldout", d.doc_id) < heldout_fraction]
-    train = [d for d in docs if unit_hash("heldout", d.doc_id) >= heldout_fraction]
-    return train, heldout
+    pieces = [p for d in docs for p in _pieces(d)]
+    score = {p.doc_id: unit_hash("heldout", p.doc_id) for p in pieces}
+    heldout = [p for p in pieces if score[p.doc_id] < heldout_fraction] or [min(pieces, key=lambda p: score[p.doc_id])]
+    chosen = {p.doc_id for p in heldout}
+    return [p for p in pieces if p.doc_id not in chosen], heldout
 
 
 def make_model(suite: LocalSuite, vocab_size: int, seed: int):
@@ -197,6 +222,9 @@ def build_suite(name: str, suite: LocalSuite, progress: bool = True) -> list[Bui
                     "step": step, "records": records}, state_path.with_suffix(".tmp"))
         os.replace(state_path.with_suffix(".tmp"), state_path)
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     model.train()
     bar = tqdm(total=t.steps, initial=step, desc=f"pre-train {name}", unit="step",
                disable=not progress, dynamic_ncols=True)
