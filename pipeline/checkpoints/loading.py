@@ -1,43 +1,114 @@
-"""Load any checkpoint (local folder or Hub repo at a pinned commit) through transformers Auto classes."""
+"""Load any checkpoint (local folder or Hub repo at a pinned commit) through transformers Auto classes.
+
+Hub files live in the standard HF cache, located through `huggingface_hub` itself, so HF_HOME,
+HF_HUB_CACHE, HF_HUB_OFFLINE, HF_ENDPOINT and HF_TOKEN mean what they mean everywhere else.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
+from ..errors import UserError
 from .suites import Checkpoint
 
 WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
+PICKLE_PATTERNS = ["*.bin"]
+COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
-def resolve(checkpoint: Checkpoint, allow_pickle: bool = False) -> Checkpoint:
-    """Pin a Hub revision to its commit and make its files local (honours HF_HUB_OFFLINE and HF_HOME).
+class RevisionUnavailable(UserError):
+    """A revision could not be pinned or made local; the Runner records it as a failed checkpoint."""
 
-    The snapshot folder's name is the commit sha, so resolving and downloading are one step.
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def cached_commit(repo: str, revision: str) -> str | None:
+    """The commit a revision points at in the local HF cache (refs/<revision>), without any network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, "config.json", revision=revision)
+    if isinstance(found, str):
+        return Path(found).parent.name  # snapshots/<commit>/config.json
+    return None
+
+
+def weight_files(folder: Path, allow_pickle: bool) -> list[Path]:
+    """The files that hold the weights: safetensors, or pickled .bin only where a suite allows it."""
+    found = sorted(p for p in folder.rglob("*.safetensors") if p.is_file())
+    if not found and allow_pickle:
+        found = sorted(p for p in folder.rglob("*.bin") if p.is_file())
+    return found
+
+
+def resolve(checkpoint: Checkpoint, allow_pickle: bool | None = None) -> Checkpoint:
+    """Pin a Hub revision to its commit and make its files local, before any work on it.
+
+    The snapshot folder's name is the commit sha, so resolving and downloading are one step;
+    offline, huggingface_hub resolves the name through the cache's refs/. A pinned
+    `commit_sha` (from the cached listing) wins over the branch name, so a branch that
+    moved since the run started is not silently followed.
     """
     if checkpoint.local_path is not None:
         return checkpoint
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import (GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError,
+                                        RevisionNotFoundError)
 
-    patterns = WEIGHT_PATTERNS + (["*.bin"] if allow_pickle else [])
-    folder = Path(snapshot_download(checkpoint.repo, revision=checkpoint.commit_sha or checkpoint.revision,
-                                    allow_patterns=patterns))
-    return Checkpoint(checkpoint.suite, checkpoint.repo, checkpoint.revision, checkpoint.step,
-                      checkpoint.tokens, folder.name, folder)
+    allow_pickle = checkpoint.allow_pickle if allow_pickle is None else allow_pickle
+    target = checkpoint.commit_sha or checkpoint.revision
+    where = f"{checkpoint.repo}@{checkpoint.revision}" + (
+        f" (commit {checkpoint.commit_sha[:12]})" if checkpoint.commit_sha else "")
+    patterns = WEIGHT_PATTERNS + (PICKLE_PATTERNS if allow_pickle else [])
+    try:
+        folder = Path(snapshot_download(checkpoint.repo, revision=target, allow_patterns=patterns))
+    except RevisionNotFoundError:
+        raise RevisionUnavailable(f"{where}: no such revision on {constants.ENDPOINT}") from None
+    except GatedRepoError:
+        raise RevisionUnavailable(f"{where}: the repo is gated; accept its terms and set HF_TOKEN") from None
+    except RepositoryNotFoundError:
+        raise RevisionUnavailable(f"{where}: no such repo on {constants.ENDPOINT} (private? set HF_TOKEN)") from None
+    except LocalEntryNotFoundError as exc:
+        how = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub could not be reached"
+        raise RevisionUnavailable(f"{where}: not in the HF cache {constants.HF_HUB_CACHE} and {how} "
+                                  f"({_first_line(exc)})") from None
+    except Exception as exc:  # network errors and the like: one line, the Runner records it
+        raise RevisionUnavailable(f"{where}: could not be fetched ({_first_line(exc)})") from None
+    commit = folder.name
+    if not COMMIT.fullmatch(commit) or (checkpoint.commit_sha and commit != checkpoint.commit_sha):
+        raise RevisionUnavailable(f"{where}: snapshot folder {folder} is not named by the pinned commit")
+    if not (folder / "config.json").exists():
+        raise RevisionUnavailable(f"{where}: snapshot {commit[:12]} has no config.json")
+    if not weight_files(folder, allow_pickle):
+        hint = "" if allow_pickle else " (if it only has pytorch_model.bin, set allow_pickle: true in its suite)"
+        raise RevisionUnavailable(f"{where}: snapshot {commit[:12]} has no safetensors weights{hint}")
+    return replace(checkpoint, commit_sha=commit, local_path=folder)
 
 
-def load_backbone(checkpoint: Checkpoint, dtype=None, trust_remote_code: bool = False,
-                  allow_pickle: bool = False):
-    """The model without its LM head (its hidden states are the features) and its tokenizer."""
+def load_backbone(checkpoint: Checkpoint, dtype=None, trust_remote_code: bool | None = None,
+                  allow_pickle: bool | None = None):
+    """The model without its LM head (its hidden states are the features) and its tokenizer.
+
+    Pickled weights and repo code run arbitrary code, so both stay off unless the suite opts in.
+    """
     import torch
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    trust_remote_code = checkpoint.trust_remote_code if trust_remote_code is None else trust_remote_code
+    allow_pickle = checkpoint.allow_pickle if allow_pickle is None else allow_pickle
     # Loading a base model from a *ForCausalLM checkpoint reports the unused LM head; expected here.
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    assert checkpoint.local_path is not None, "resolve() the checkpoint first"
+    if checkpoint.local_path is None:
+        raise RevisionUnavailable(f"{checkpoint.label}: resolve() it before loading")
     model = AutoModel.from_pretrained(checkpoint.local_path, dtype=dtype or torch.float32,
-                                      use_safetensors=not allow_pickle, trust_remote_code=trust_remote_code)
+                                      use_safetensors=None if allow_pickle else True,
+                                      trust_remote_code=trust_remote_code)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint.local_path, trust_remote_code=trust_remote_code)
     model.eval()
     return model, tokenizer
