@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
+from .checkpoints.dedupe import DuplicateWeights
 from .checkpoints.loading import load_backbone, resolve
 from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
 from .config import Experiment, Suite, TaskSpec
@@ -83,7 +84,7 @@ def plan_task(spec: TaskSpec, exp: Experiment) -> TaskPlan:
 
 
 def features_key(ckpt: Checkpoint, spec: TaskSpec, plan: TaskPlan, exp: Experiment) -> str:
-    return stable_hash({"unit": FEATURES, "checkpoint": ckpt.identity(),
+    return stable_hash({"unit": FEATURES, "checkpoint": ckpt.weights_identity(),
                         "task": [spec.id, spec.version, plan.data.digest],
                         "pool": stable_hash(plan.pool.tolist()), "pooling": exp.pooling,
                         "max_tokens": exp.max_tokens, "versions": numeric_versions()})
@@ -222,23 +223,24 @@ class Runner:
 
         exp = self.exp
         started = time.time()
-        strong = suite_checkpoints(exp.suite, self.suites, self.progress)
+        strong = suite_checkpoints(exp.suite, self.suites, self.progress, run_dir=self.store.root)
         from .checkpoints.selection import select_checkpoints
 
         strong = select_checkpoints(strong, exp.select)
         weak_ref = exp.weak or self.suites[exp.suite].weak
-        weak = resolve(weak_checkpoint(weak_ref, self.suites, self.progress))
+        weak = resolve(weak_checkpoint(weak_ref, self.suites, self.progress, run_dir=self.store.root))
         tasks = {t: plan_task(self.task_specs[t], exp) for t in exp.tasks}
         self._write_manifest(strong, weak, tasks)
 
         weak_units = self._weak_units(weak, tasks)
         outcomes: dict[str, str] = {}
         resolved: list[Checkpoint] = []
+        twins = DuplicateWeights()  # byte-identical branches share the first one's results
         bar = tqdm(strong, desc="checkpoints", unit="ckpt", disable=not self.progress, dynamic_ncols=True)
         for ckpt in bar:
             bar.set_postfix_str(ckpt.revision)
             try:
-                ckpt = resolve(ckpt)
+                ckpt = twins.mark(resolve(ckpt))
                 resolved.append(ckpt)
                 self._strong_units(ckpt, tasks, weak_units)
                 outcomes[ckpt.revision] = ""

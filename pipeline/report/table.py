@@ -12,7 +12,7 @@ from ..metrics.uncertainty import pgr, pgr_status
 from ..store import atomic_write_text
 
 COLUMNS = ["suite", "revision", "step", "tokens", "commit_sha", "task", "mode", "loss", "seed", "weak",
-           "acc_weak", "acc_ceiling", "acc_w2s", "pgr", "pgr_flag", "status", "error"]
+           "acc_weak", "acc_ceiling", "acc_w2s", "pgr", "pgr_flag", "status", "error", "duplicate_of"]
 
 
 def build_table(rows, tasks, weak, weak_units, exp, store) -> pd.DataFrame:
@@ -37,6 +37,7 @@ def build_table(rows, tasks, weak, weak_units, exp, store) -> pd.DataFrame:
                         "pgr_flag": pgr_status(acc_weak, acc_c, exp.pgr_margin) if done else "",
                         "status": "done" if done else "failed",
                         "error": error if not done else "",
+                        "duplicate_of": ckpt.duplicate_of.revision if ckpt.duplicate_of else "",
                     })
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
     return table.sort_values(["task", "loss", "step", "seed"], kind="stable").reset_index(drop=True)
