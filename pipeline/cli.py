@@ -78,6 +78,15 @@ def cmd_suite_build(args) -> int:
     return 0
 
 
+def cmd_checkpoints_list(args) -> int:
+    from .checkpoints.listing import checkpoint_rows, render
+    from .config import load_suites
+
+    rows = checkpoint_rows(args.suite, load_suites(_config_paths(args)[0]), args.select)
+    print(render(rows, args.format))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="w2s", description="Weak-to-strong generalization across pre-training checkpoints")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-progress", action="store_true")
     _add_config_options(build)
     build.set_defaults(func=cmd_suite_build)
+
+    checkpoints = sub.add_parser("checkpoints", help="inspect a suite's revisions")
+    checkpoints_sub = checkpoints.add_subparsers(dest="checkpoints_command", required=True)
+    listing = checkpoints_sub.add_parser("list", help="revisions, steps, tokens and pinned commits (no downloads)")
+    listing.add_argument("suite")
+    listing.add_argument("--select", help="revision selection, e.g. 'log:8+final' or 'tokens:4B-100B'")
+    listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _add_config_options(listing)
+    listing.set_defaults(func=cmd_checkpoints_list)
     return parser
 
 
