@@ -154,10 +154,19 @@ def heldout_loss(model, blocks: torch.Tensor, batch_size: int) -> float:
 
 def build_suite(name: str, suite: LocalSuite, progress: bool = True) -> list[BuiltRevision]:
     """Build (or finish building) the suite; return its revisions. A finished suite is reused."""
+    from filelock import FileLock
+
     out = suite_path(name, suite)
     done = read_index(out)
     if done is not None:
         return done
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Two workers that both find the suite missing: one builds, the other waits and reuses it.
+    with FileLock(str(out) + ".lock"):
+        return read_index(out) or _build(name, suite, out, progress)
+
+
+def _build(name: str, suite: LocalSuite, out: Path, progress: bool) -> list[BuiltRevision]:
     out.mkdir(parents=True, exist_ok=True)
     t = suite.train
     seq = suite.model.seq_len
