@@ -73,9 +73,11 @@ def resolve(checkpoint: Checkpoint, allow_pickle: bool | None = None) -> Checkpo
     except RepositoryNotFoundError:
         raise RevisionUnavailable(f"{where}: no such repo on {constants.ENDPOINT} (private? set HF_TOKEN)") from None
     except LocalEntryNotFoundError as exc:
-        how = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub could not be reached"
-        raise RevisionUnavailable(f"{where}: not in the HF cache {constants.HF_HUB_CACHE} and {how} "
-                                  f"({_first_line(exc)})") from None
+        if constants.HF_HUB_OFFLINE:
+            how = "HF_HUB_OFFLINE is set"
+        else:  # huggingface_hub chains the network error that sent it to the cache
+            how = f"the Hub could not be reached ({_first_line(exc.__cause__ or exc)})"
+        raise RevisionUnavailable(f"{where}: not in the HF cache {constants.HF_HUB_CACHE} and {how}") from None
     except Exception as exc:  # network errors and the like: one line, the Runner records it
         raise RevisionUnavailable(f"{where}: could not be fetched ({_first_line(exc)})") from None
     commit = folder.name

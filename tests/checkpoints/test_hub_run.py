@@ -1,0 +1,84 @@
+"""Done-when of the Hub suites: a run over revisions served from an offline HF cache gives the same
+table as the very same checkpoints loaded as local folders; a twin branch reuses its first
+occurrence's results, and a revision missing from the cache fails alone, with its reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Experiment, HubSuite, LocalSuite, load_tasks
+from pipeline.runner import FEATURES, Runner
+from pipeline.store import Store
+
+REPO = "local/tiny-neox"
+LOCAL = LocalSuite.model_validate({
+    "kind": "local", "model": {"layers": 1, "hidden": 16, "heads": 2, "vocab_size": 300, "seq_len": 32},
+    "corpus": {"max_chars": 40000},
+    "train": {"steps": 2, "batch_size": 4, "lr": 3.0e-3, "log_spaced_until": 2, "evenly_spaced": 1}})
+BUILT = ["step0", "step1", "step2"]
+# step3: a re-upload of step2's weights under another commit; step4: never downloaded.
+HUB = HubSuite(kind="hub", repo=REPO, family="explicit", revisions=[*BUILT, "step3", "step4"],
+               tokens_per_step=4 * 32)
+COMPARED = ["revision", "step", "tokens", "task", "seed", "acc_weak", "acc_ceiling", "acc_w2s", "pgr", "pgr_flag",
+            "status"]
+
+
+def _experiment(suite: str) -> Experiment:
+    return Experiment.model_validate({"suite": suite, "weak": f"{suite}:step1", "tasks": ["bbc_business_vs_tech"],
+                                      "seeds": [0], "max_tokens": 32, "max_examples_per_task": 80,
+                                      "batch_size": 32})
+
+
+def test_hub_run_matches_local_folder_run(hf_cache, tmp_path):
+    suites = {"tiny-local": LOCAL, "tiny-hub": HUB}
+    tasks = load_tasks()
+    local = Runner("local", _experiment("tiny-local"), suites, tasks, tmp_path / "run-local", progress=False).run()
+
+    commits = {}
+    for ckpt_dir in sorted(p for p in local.weak.local_path.parent.iterdir() if p.name in BUILT):
+        commits[ckpt_dir.name] = hf_cache.add(REPO, ckpt_dir.name, ckpt_dir)
+    twin = tmp_path / "step3"
+    twin.mkdir()
+    for f in (local.weak.local_path.parent / "step2").iterdir():
+        (twin / f.name).write_bytes(f.read_bytes())
+    (twin / "README.md").write_text("re-uploaded step2\n")
+    commits["step3"] = hf_cache.add(REPO, "step3", twin)
+
+    hub_dir = tmp_path / "run-hub"
+    hub = Runner("hub", _experiment("tiny-hub"), suites, tasks, hub_dir, progress=False).run()
+
+    local_table = local.table[COMPARED].reset_index(drop=True)
+    hub_table = hub.table
+    same = hub_table[hub_table.revision.isin(BUILT)][COMPARED].reset_index(drop=True)
+    assert len(local_table) == len(BUILT) and (local_table.status == "done").all()
+    pd.testing.assert_frame_equal(same, local_table)
+    # Stronger than equal accuracies: the features themselves are bit-identical.
+    local_store, hub_store = Store(tmp_path / "run-local"), Store(hub_dir)
+    local_features = {r["checkpoint"]["revision"]: r["key"] for r in local_store.records(FEATURES)}
+    hub_features = {r["checkpoint"]["revision"]: r["key"] for r in hub_store.records(FEATURES)}
+    assert set(local_features) == set(hub_features) == set(BUILT)
+    for revision in BUILT:
+        expected = local_store.read_arrays(FEATURES, local_features[revision])["features"]
+        assert np.array_equal(hub_store.read_arrays(FEATURES, hub_features[revision])["features"], expected)
+    assert hub.weak.commit_sha == commits["step1"]
+    done = hub_table[hub_table.status == "done"]
+    assert dict(zip(done.revision, done.commit_sha)) == commits
+
+    # The twin: flagged, same numbers as step2, and no features computed for it.
+    twin_rows = hub_table[hub_table.revision == "step3"].reset_index(drop=True)
+    first_rows = hub_table[hub_table.revision == "step2"].reset_index(drop=True)
+    assert len(twin_rows) == 1 and (twin_rows.duplicate_of == "step2").all()
+    assert (hub_table[hub_table.revision != "step3"].duplicate_of == "").all()
+    numbers = ["acc_weak", "acc_ceiling", "acc_w2s", "pgr", "status"]
+    pd.testing.assert_frame_equal(twin_rows[numbers], first_rows[numbers])
+    store = hub_store
+    assert len(store.records(FEATURES)) == len(BUILT)  # step1 shared with the weak model, step3 with step2
+
+    # The missing revision: a failed row with a clear reason; everything else went on.
+    failed = hub_table[hub_table.status == "failed"]
+    assert set(failed.revision) == {"step4"} and hub.stats.failed == 1
+    reason = failed.error.iloc[0]
+    assert "RevisionUnavailable" in reason and f"{REPO}@step4" in reason and "HF_HUB_OFFLINE" in reason
+    (failure,) = store.failures()
+    assert failure["revision"] == "step4" and failure["error"] == reason
