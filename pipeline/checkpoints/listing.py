@@ -38,15 +38,20 @@ def checkpoint_rows(name: str, suites: dict[str, Suite], select: str | None = No
                  for c in planned_local_checkpoints(name, suite)]
     else:
         from .loading import cached_commit
+        from .revisions import listing_path, read_listing
 
+        checkpoints = suite_checkpoints(name, suites, progress=False)
+        listing = read_listing(listing_path(suite.repo))  # after: suite_checkpoints may have just listed
         pairs = []
-        for c in suite_checkpoints(name, suites, progress=False):
+        for c in checkpoints:
             if c.commit_sha:
-                pairs.append((c, "listing"))
+                commit, source = c.commit_sha, "listing"
+            elif listing is not None:  # the repo was listed and this name is not among its branches
+                commit, source = None, "not on Hub"
             else:
                 commit = cached_commit(c.repo, c.revision)
-                pairs.append((Checkpoint(c.suite, c.repo, c.revision, c.step, c.tokens, commit),
-                              "hf-cache" if commit else ""))
+                source = "hf-cache" if commit else ""
+            pairs.append((Checkpoint(c.suite, c.repo, c.revision, c.step, c.tokens, commit), source))
     if select:
         chosen = {id(c) for c in select_checkpoints([c for c, _ in pairs], select)}
         pairs = [(c, s) for c, s in pairs if id(c) in chosen]

@@ -81,9 +81,8 @@ def order_revisions(revisions) -> list[ParsedRevision]:
 class HubListing:
     repo: str
     revisions: list[ParsedRevision]     # checkpoints, in training order
-    other_branches: dict[str, str]      # e.g. main -> commit; kept to spot twins of the final step
+    other_branches: dict[str, str]      # e.g. main -> commit: pins explicit suites that name them
     listed_at: str
-    path: Path | None = None            # where it is cached
 
     def commits(self) -> dict[str, str]:
         out = {r.name: r.commit for r in self.revisions if r.commit}
@@ -104,7 +103,7 @@ def read_listing(path: Path) -> HubListing | None:
     if data.get("format") != LISTING_FORMAT:
         return None
     revisions = [ParsedRevision(**r) for r in data["revisions"]]
-    return HubListing(data["repo"], revisions, data.get("other_branches", {}), data.get("listed_at", ""), Path(path))
+    return HubListing(data["repo"], revisions, data.get("other_branches", {}), data.get("listed_at", ""))
 
 
 def write_listing(listing: HubListing, path: Path) -> None:
@@ -161,7 +160,7 @@ def hub_listing(repo: str, run_dir: Path | None = None, refresh: bool = False) -
         write_listing(listing, shared)
     if pinned != shared:
         write_listing(listing, pinned)
-    return HubListing(listing.repo, listing.revisions, listing.other_branches, listing.listed_at, pinned)
+    return listing
 
 
 def list_hub_revisions(repo: str, run_dir: Path | None = None, refresh: bool = False) -> list[ParsedRevision]:

@@ -94,3 +94,13 @@ def test_checkpoints_list_bad_selection_and_unknown_suite(hf_cache, capsys):
     assert "nearest: step512, step1000, step2000" in capsys.readouterr().err
     assert main(["checkpoints", "list", "pythia-16m"]) == 2
     assert "unknown suite 'pythia-16m'" in capsys.readouterr().err
+
+
+def test_checkpoints_list_flags_rule_revisions_the_hub_does_not_have(hf_cache, capsys):
+    repo = "EleutherAI/pythia-160m"
+    revisions = [parse_revision(n, f"{k + 1:040x}") for k, n in enumerate(["step0", "step1", "step143000"])]
+    write_listing(HubListing(repo, revisions, {"main": f"{3:040x}"}, "2026-01-01"), listing_path(repo))
+    assert main(["checkpoints", "list", "pythia-160m", "--select", "steps:0,2,143000", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["revision"], r["commit_sha"], r["source"]) for r in rows] == [
+        ("step0", f"{1:040x}", "listing"), ("step2", None, "not on Hub"), ("step143000", f"{3:040x}", "listing")]
