@@ -85,8 +85,9 @@ def _branch_commits(repo: str, run_dir: Path | None) -> dict[str, str]:
 def hub_revisions(suite: HubSuite, run_dir: Path | None = None) -> list[ParsedRevision]:
     """The suite's checkpoints in training order, with the commit each is pinned to when known.
 
-    Pythia's revisions come from its published rule and OLMo's from the Hub listing; either
-    way, names are checked against (and pinned by) the listing whenever there is one.
+    Pythia's revisions come from its published rule and OLMo's from the Hub listing; rule-derived
+    and hand-written names are pinned by the listing whenever there is one, and a name it lacks
+    stays unpinned, so `resolve` fails it with the Hub's own answer instead of guessing.
     """
     per_step = suite.tokens_per_step
     if suite.family == "pythia":
