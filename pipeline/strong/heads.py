@@ -51,3 +51,30 @@ def fit_logistic_head(features: np.ndarray, targets: np.ndarray, l2: float, max_
 
     opt.step(closure)
     return LogisticHead(mean, scale, w.detach().numpy().copy(), float(b.detach()))
+
+
+def fit_head_with_loss(features: np.ndarray, targets: np.ndarray, loss_fn, l2: float, steps: int = 300,
+                       lr: float = 0.05, batch_size: int | None = None, seed: int = 0) -> LogisticHead:
+    """A logistic head trained with Adam under any w2s loss (`losses.W2SLoss`).
+
+    The other losses depend on the student's own predictions, so they have no fixed convex
+    objective for L-BFGS. `batch_size=None` is full-batch; otherwise each step draws a fresh
+    minibatch, which is where logconf's buffer of recent predictions matters.
+    """
+    mean = features.mean(0)
+    scale = features.std(0) + 1e-6
+    x = torch.from_numpy((features - mean) / scale).float()
+    y = torch.from_numpy(np.asarray(targets, dtype=np.float32))
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for step in range(steps):
+        idx = None if batch_size is None or batch_size >= len(x) else \
+            torch.randint(len(x), (batch_size,), generator=generator)
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        opt.zero_grad()
+        loss = loss_fn(xb @ w + b, yb, step / steps) + 0.5 * l2 * (w * w).sum()
+        loss.backward()
+        opt.step()
+    return LogisticHead(mean, scale, w.detach().double().numpy().copy(), float(b.detach()))
