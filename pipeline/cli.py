@@ -87,6 +87,61 @@ def cmd_checkpoints_list(args) -> int:
     return 0
 
 
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--x-axis", default="tokens", metavar="AXIS",
+                   help="fit and plot against log10 'tokens' (default; steps where a suite has no token counts) or 'step'")
+    p.add_argument("--fit-metric", default="pgr", metavar="METRIC",
+                   help="what the transition is fitted to: 'pgr' (default) or 'gap' (acc_w2s - acc_weak)")
+
+
+def cmd_export(args) -> int:
+    from .report.export import export_run
+
+    for path in export_run(args.run_dir, args.format, args.output, args.x_axis, args.fit_metric):
+        print(path)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .report.plot import plot_runs
+
+    for path in plot_runs(args.run_dirs, args.grid, args.output_dir, args.x_axis, args.fit_metric):
+        print(path)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report.report import write_report
+
+    for path in write_report(args.run_dir, args.html, args.x_axis, args.fit_metric):
+        print(path)
+    return 0
+
+
+def _add_analysis_commands(sub) -> None:
+    export = sub.add_parser("export", help="a run's tables as csv, parquet, md, latex or json")
+    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("--format", required=True, metavar="FORMAT", help="csv, parquet, md, latex or json")
+    export.add_argument("--output", metavar="PATH",
+                        help="file to write (default: RUN_DIR/export/pgr.EXT; csv and parquet add _by_step and _summary files)")
+    _add_analysis_options(export)
+    export.set_defaults(func=cmd_export)
+
+    plot = sub.add_parser("plot", help="PGR and accuracies against pre-training (PNG and PDF)")
+    plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="one run, or several to plot together")
+    plot.add_argument("--grid", action="store_true",
+                      help="weak step x strong step PGR heatmap from runs that differ in their weak supervisor")
+    plot.add_argument("--output-dir", metavar="DIR", help="where the figures go (default: the first RUN_DIR/plots)")
+    _add_analysis_options(plot)
+    plot.set_defaults(func=cmd_plot)
+
+    report = sub.add_parser("report", help="RUN_DIR/report.md: findings, figures, tables and provenance")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument("--html", action="store_true", help="also a self-contained RUN_DIR/report.html")
+    _add_analysis_options(report)
+    report.set_defaults(func=cmd_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="w2s", description="Weak-to-strong generalization across pre-training checkpoints")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _add_config_options(listing)
     listing.set_defaults(func=cmd_checkpoints_list)
+    _add_analysis_commands(sub)
     return parser
 
 
