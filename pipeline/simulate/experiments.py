@@ -107,6 +107,7 @@ def run_bbp(config: BBPConfig, seed: int) -> ExperimentOutput:
 class EscapeConfig:
     d: int = 512
     beta: float = 1.0
+    spike_angle_deg: float = 0.0  # angle between the covariance spike and w*
     links: tuple[str, ...] = ("he2", "he3")
     runs: int = 12
     steps: int = 4000
@@ -144,7 +145,7 @@ def run_escape(config: EscapeConfig, seed: int) -> ExperimentOutput:
     for name, child in zip(config.links, children):
         rng = np.random.default_rng(child)
         link = HermiteLink.parse(name)
-        model = make_spiked_gaussian(rng, config.d, config.beta)
+        model = make_spiked_gaussian(rng, config.d, config.beta, config.spike_angle_deg)
         n_pre = int(round(config.pretrain_multiple * bbp_threshold_samples(config.d, config.beta)))
         random_start = random_sphere(rng, (config.runs,), config.d)
         spectral = spectral_directions(rng, model, n_pre, config.runs)
@@ -189,6 +190,7 @@ def run_escape(config: EscapeConfig, seed: int) -> ExperimentOutput:
 class TransitionConfig:
     d: int = 512
     beta: float = 1.0
+    spike_angle_deg: float = 0.0  # angle between the covariance spike and w*
     link: str = "he3"
     runs: int = 10
     steps: int = 2400
@@ -230,7 +232,7 @@ def run_transition(config: TransitionConfig, seed: int) -> ExperimentOutput:
     config.validate()
     setup, init_seed, train_seed, boot_seed = np.random.SeedSequence(seed).spawn(4)
     link = HermiteLink.parse(config.link)
-    model = make_spiked_gaussian(np.random.default_rng(setup), config.d, config.beta)
+    model = make_spiked_gaussian(np.random.default_rng(setup), config.d, config.beta, config.spike_angle_deg)
     weak = _weak(config)
     threshold = bbp_threshold_samples(config.d, config.beta)
     multiples = np.geomspace(config.n_pre_min_multiple, config.n_pre_max_multiple, config.points)
@@ -264,7 +266,8 @@ def run_transition(config: TransitionConfig, seed: int) -> ExperimentOutput:
         low, high = _bootstrap_pgr(boot_rng, err_weak, err_w2s[i], err_ceiling[i], min_gap, config.bootstrap)
         points.append(dict(
             n_pre=int(n_pre), n_pre_over_threshold=float(n_pre / threshold),
-            closed_form_overlap_sq=float(bbp_overlap_sq(config.d / n_pre, config.beta)),
+            # the eigenvector finds the spike; w* sees it through cos(spike angle)
+            closed_form_overlap_sq=float(bbp_overlap_sq(config.d / n_pre, config.beta) * math.cos(math.radians(config.spike_angle_deg)) ** 2),
             initial_overlap_sq=float(np.mean(overlap_init[i] ** 2)),
             err_w2s=float(err_w2s[i].mean()), err_ceiling=float(err_ceiling[i].mean()),
             pgr=float(pgr(err_weak, err_w2s[i].mean(), err_ceiling[i].mean(), min_gap)), pgr_low=low, pgr_high=high,
@@ -283,6 +286,7 @@ def run_transition(config: TransitionConfig, seed: int) -> ExperimentOutput:
     summary = {
         "d": config.d,
         "beta": config.beta,
+        "spike_angle_deg": config.spike_angle_deg,
         "information_exponent": link.information_exponent,
         "threshold_n_pre": threshold,
         "err_weak": err_weak,
@@ -312,6 +316,7 @@ def run_transition(config: TransitionConfig, seed: int) -> ExperimentOutput:
 class SaturationConfig:
     d: int = 256
     beta: float = 1.0
+    spike_angle_deg: float = 0.0  # angle between the covariance spike and w*
     link: str = "he3"
     runs: int = 8
     steps: int = 6000
@@ -348,7 +353,7 @@ def run_saturation(config: SaturationConfig, seed: int) -> ExperimentOutput:
     config.validate()
     setup, init_seed, train_seed = np.random.SeedSequence(seed).spawn(3)
     link = HermiteLink.parse(config.link)
-    model = make_spiked_gaussian(np.random.default_rng(setup), config.d, config.beta)
+    model = make_spiked_gaussian(np.random.default_rng(setup), config.d, config.beta, config.spike_angle_deg)
     sizes = len(config.noise_std)
     total = sizes * config.runs
     supervisors = []

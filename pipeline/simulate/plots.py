@@ -89,7 +89,8 @@ def plot_transition(per_point: pd.DataFrame, runs: pd.DataFrame, summary: dict) 
     n_pre = per_point["n_pre"]
     ax_overlap.plot(n_pre, per_point["initial_overlap_sq"], "o-", color="tab:blue", ms=4, label="measured spectral start")
     fine = np.geomspace(n_pre.min(), n_pre.max(), 400)
-    ax_overlap.plot(fine, bbp_overlap_sq(summary["d"] / fine, summary["beta"]), color="black", lw=1.5, label="closed form")
+    tilt = math.cos(math.radians(summary.get("spike_angle_deg", 0.0))) ** 2
+    ax_overlap.plot(fine, tilt * bbp_overlap_sq(summary["d"] / fine, summary["beta"]), color="black", lw=1.5, label="closed form")
     ax_overlap.set_ylabel("<w0, w*>^2")
     ax_overlap.set_title("pre-training -> start -> weak-to-strong (k = %d, d = %d)" % (summary["information_exponent"], summary["d"]))
     grouped = runs.groupby("n_pre")

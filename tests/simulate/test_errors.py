@@ -43,12 +43,12 @@ def test_closed_form_matches_quadrature_for_a_mixture():
     np.testing.assert_allclose(population_mse(link, rho), population_mse_quadrature(link, rho), rtol=1e-9)
 
 
-@pytest.mark.parametrize("spec", ["he3", "he2", "0.5*he2+he3"])
-def test_student_error_depends_only_on_overlap_and_matches_monte_carlo(spec):
+@pytest.mark.parametrize("spec, spike_angle", [("he3", 0.0), ("he2", 0.0), ("0.5*he2+he3", 0.0), ("he3", 35.0)])
+def test_student_error_depends_only_on_overlap_and_matches_monte_carlo(spec, spike_angle):
     """The real student f_w (covariance-normalised) on spiked data: MC error equals the closed form."""
     rng = np.random.default_rng(1)
     link = HermiteLink.parse(spec)
-    model = make_spiked_gaussian(rng, d=40, beta=2.0)
+    model = make_spiked_gaussian(rng, d=40, beta=2.0, spike_angle_deg=spike_angle)
     n = 200_000
     for overlap in (0.2, 0.6, 0.9):
         w = overlap * model.target + math.sqrt(1 - overlap**2) * model.frame[3]

@@ -39,6 +39,15 @@ def test_closed_form_error_matches_monte_carlo(spec, supervisor):
     assert abs(squared.mean() - exact) < 5 * squared.std() / math.sqrt(N)
 
 
+def test_closed_form_error_holds_when_the_spike_is_tilted_away_from_the_target():
+    link = HermiteLink.parse("he3")
+    model = make_spiked_gaussian(np.random.default_rng(8), 30, 3.0, spike_angle_deg=40.0)
+    supervisor = WeakSupervisor(misalignment_deg=25.0, bias_amplitude=0.5, noise_std=0.5)
+    weak, truth, _ = _monte_carlo(supervisor, model, link, seed=9)
+    squared = (weak - truth) ** 2
+    assert abs(squared.mean() - supervisor.exact_error(model, link, 1)[0]) < 5 * squared.std() / math.sqrt(N)
+
+
 def test_naive_teacher_error_matches_monte_carlo():
     link = HermiteLink.parse("he3")
     model = make_spiked_gaussian(np.random.default_rng(2), 30, 2.0)
