@@ -175,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(listing)
     listing.set_defaults(func=cmd_checkpoints_list)
     _add_analysis_commands(sub)
+    from .simulate.cli import add_arguments as add_simulate_arguments
+    from .simulate.cli import main as simulate_main
+
+    simulate = sub.add_parser("simulate", help="the synthetic theory simulator (spiked-Gaussian single-index model)")
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(func=simulate_main)
     return parser
 
 
