@@ -115,12 +115,80 @@ class BBCSource(Strict):
         return self
 
 
+HF_FORMATS = ("sciq", "boolq", "cosmos_qa", "amazon_polarity", "anthropic_hh")
+
+
+class HFSource(Strict):
+    """A Hugging Face dataset at a pinned revision, turned into binary examples by `format`.
+
+    `data_files` (with `builder`) reads local files in the same schema instead of the Hub: the
+    same code path, for tests and for users who mirror a dataset.
+    """
+
+    kind: Literal["hf"]
+    format: Literal["sciq", "boolq", "cosmos_qa", "amazon_polarity", "anthropic_hh"]
+    repo: str
+    revision: str
+    name: str | None = None
+    splits: list[str] = Field(min_length=1)
+    max_rows_per_split: int | None = Field(default=None, gt=0)
+    builder: Literal["json", "parquet", "csv"] | None = None
+    data_files: dict[str, str | list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _files_need_builder(self):
+        if bool(self.data_files) != bool(self.builder):
+            raise ValueError("data_files and builder go together")
+        if self.data_files and set(self.splits) - set(self.data_files):
+            raise ValueError(f"data_files lacks splits {sorted(set(self.splits) - set(self.data_files))}")
+        return self
+
+
+class FineFoodsSource(Strict):
+    kind: Literal["fine_foods"]
+
+
+class SpamAssassinSource(Strict):
+    kind: Literal["spam_assassin"]
+    groups: list[Literal["easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"]] = [
+        "easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"]
+
+
+WORDNET_NOUN_FILES = ("Tops", "act", "animal", "artifact", "attribute", "body", "cognition", "communication",
+                      "event", "feeling", "food", "group", "location", "motive", "object", "person",
+                      "phenomenon", "plant", "possession", "process", "quantity", "relation", "shape",
+                      "state", "substance", "time")
+
+
+class WordNetSource(Strict):
+    """Noun glosses labelled by their lexicographer file (noun.animal, noun.plant, ...)."""
+
+    kind: Literal["wordnet"]
+    negative: str
+    positive: str
+    with_examples: bool = False
+
+    @model_validator(mode="after")
+    def _known_distinct(self):
+        for side in (self.negative, self.positive):
+            if side not in WORDNET_NOUN_FILES:
+                raise ValueError(f"'{side}' is not a noun lexicographer file ({', '.join(WORDNET_NOUN_FILES)})")
+        if self.negative == self.positive:
+            raise ValueError("negative and positive must be different categories")
+        return self
+
+
+TaskSource = Annotated[BBCSource | HFSource | FineFoodsSource | SpamAssassinSource | WordNetSource,
+                       Field(discriminator="kind")]
+
+
 class TaskSpec(Strict):
     id: str
     version: int = Field(ge=1)
     description: str = ""
-    source: BBCSource = Field(discriminator="kind")
+    source: TaskSource
     passage: PassageSpec = PassageSpec()
+    max_words: int = Field(default=160, gt=0, description="word budget per example, the same for every tokenizer")
 
 
 # ---- experiments --------------------------------------------------------------------------
@@ -144,13 +212,95 @@ class HeadSpec(Strict):
     max_iter: int = Field(default=200, gt=0)
 
 
+class IterativeHeadSpec(Strict):
+    """Probe heads under losses other than xent (no convex objective, so Adam, not L-BFGS)."""
+
+    steps: int = Field(default=300, gt=0)
+    lr: float = Field(default=0.05, gt=0)
+    batch_size: int | None = Field(default=None, gt=0, description="None: full batch")
+    seed: int = 0
+
+
+class LossOptions(Strict):
+    logconf_warmup_fraction: float = Field(default=0.2, ge=0, le=1)
+    logconf_max_weight: float = Field(default=0.75, ge=0, le=1)
+    logconf_buffer: int = Field(default=256, gt=0, description="recent predictions for the threshold")
+    product_alpha: float = Field(default=1.0, ge=0)
+    product_beta: float = Field(default=1.0, ge=0)
+    kl_eps: float = Field(default=1e-6, gt=0, lt=0.5)
+
+    def for_loss(self, loss: str) -> dict:
+        """Only the options a loss reads, so changing one loss's option keeps the others' results."""
+        prefix = {"logconf": "logconf_", "product": "product_", "kl": "kl_"}.get(loss)
+        return {k: v for k, v in self.model_dump().items() if prefix and k.startswith(prefix)}
+
+
+class FinetuneSpec(Strict):
+    """lora/full training; a field left unset takes the per-size default (SIZE_DEFAULTS)."""
+
+    lr: float | None = Field(default=None, gt=0)
+    batch_size: int | None = Field(default=None, gt=0, description="per device, per micro-step")
+    epochs: int | None = Field(default=None, gt=0)
+    eval_batch_size: int | None = Field(default=None, gt=0)
+    grad_accum: int = Field(default=1, gt=0)
+    gradient_checkpointing: bool = False
+    weight_decay: float = Field(default=0.0, ge=0)
+    warmup_fraction: float = Field(default=0.1, ge=0, lt=1, description="linear lr warmup, then linear decay")
+    max_grad_norm: float | None = Field(default=1.0, gt=0)
+    head_lr_scale: float = Field(default=10.0, gt=0, description="the fresh head learns faster than the body")
+    seed: int = 0
+
+
+class LoraSpec(Strict):
+    r: int = Field(default=8, gt=0)
+    alpha: float = Field(default=16.0, gt=0)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+    target_modules: list[str] | None = Field(default=None, min_length=1,
+                                             description="None: found from the architecture")
+
+
+class SizeDefaults(Strict):
+    max_params: float
+    lora_lr: float
+    full_lr: float
+    batch_size: int
+    epochs: int
+    eval_batch_size: int
+
+
+# Smaller models take larger learning rates and more epochs; the first row whose max_params
+# is at least the model's parameter count applies.
+SIZE_DEFAULTS = (
+    SizeDefaults(max_params=3e7, lora_lr=2e-3, full_lr=5e-4, batch_size=16, epochs=3, eval_batch_size=128),
+    SizeDefaults(max_params=3e8, lora_lr=5e-4, full_lr=5e-5, batch_size=32, epochs=2, eval_batch_size=64),
+    SizeDefaults(max_params=3e9, lora_lr=2e-4, full_lr=1e-5, batch_size=16, epochs=2, eval_batch_size=32),
+    SizeDefaults(max_params=float("inf"), lora_lr=1e-4, full_lr=5e-6, batch_size=8, epochs=1, eval_batch_size=16),
+)
+
+
+def finetune_settings(spec: FinetuneSpec, mode: str, n_params: int) -> dict:
+    """The fully resolved training settings for one model: what a unit's key records."""
+    row = next(r for r in SIZE_DEFAULTS if n_params <= r.max_params)
+    out = spec.model_dump()
+    defaults = {"lr": row.lora_lr if mode == "lora" else row.full_lr, "batch_size": row.batch_size,
+                "epochs": row.epochs, "eval_batch_size": row.eval_batch_size}
+    for k, v in defaults.items():
+        if out[k] is None:
+            out[k] = v
+    return out
+
+
+BOW_WEAK = "bow"
+
+
 class Experiment(Strict):
     suite: str
     weak: str | None = None
     select: str = "all"
     tasks: list[str] = Field(min_length=1)
-    mode: Literal["probe"] = "probe"
-    losses: list[Literal["xent"]] = ["xent"]
+    mode: Literal["probe", "lora", "full"] = "probe"
+    weak_mode: Literal["probe", "lora", "full"] = "probe"
+    losses: list[Literal["xent", "logconf", "product", "kl"]] = Field(default=["xent"], min_length=1)
     seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
     pooling: Literal["mean", "last"] = "mean"
     max_tokens: int = Field(default=128, gt=0)
@@ -159,6 +309,11 @@ class Experiment(Strict):
     splits: SplitSpec = SplitSpec()
     head: HeadSpec = HeadSpec()
     pgr_margin: float = Field(default=0.01, ge=0)
+    iterative_head: IterativeHeadSpec = IterativeHeadSpec()
+    loss_options: LossOptions = LossOptions()
+    finetune: FinetuneSpec = FinetuneSpec()
+    lora: LoraSpec = LoraSpec()
+    bow_buckets: int = Field(default=4096, ge=16, description="hash buckets of the bag-of-words weak supervisor")
 
 
 class ExperimentsFile(Strict):
@@ -247,8 +402,8 @@ def check_experiment(name: str, exp: Experiment, suites: dict[str, Suite],
     if not weak:
         raise UserError(f"{path}: experiments.{name}.weak: suite '{exp.suite}' has no default "
                         "weak supervisor; name one")
-    if weak.split(":")[0] not in suites:
-        raise UserError(f"{path}: experiments.{name}.weak: unknown suite '{weak}'")
+    if weak != BOW_WEAK and weak.split(":")[0] not in suites:
+        raise UserError(f"{path}: experiments.{name}.weak: unknown suite '{weak}' (or '{BOW_WEAK}')")
     for task in exp.tasks:
         if task not in tasks:
             raise UserError(f"{path}: experiments.{name}.tasks: unknown task '{task}' "
