@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..store import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..store import atomic_write_bytes, atomic_write_text
 from .analysis import (FIT_METRICS, TRANSITION_RESAMPLES, check_analysis_options, human_count, load_run_table,
                        normalise_table, transition_summary)
 from .table import seed_means
@@ -74,7 +74,9 @@ def write_tables(tables: RunTables, fmt: str, output: Path, title: str = "") -> 
             named[name].to_parquet(buf, index=False)
             atomic_write_bytes(path, buf.getvalue())
     elif fmt == "json":
-        atomic_write_json(paths["all"], {name: records(df) for name, df in named.items()})
+        # not atomic_write_json: it sorts keys, and a reader rebuilding a table wants the column order
+        document = {name: records(df) for name, df in named.items()}
+        atomic_write_text(paths["all"], json.dumps(document, indent=1) + "\n")
     elif fmt == "md":
         atomic_write_text(paths["all"], markdown_document(tables, title))
     elif fmt == "latex":
