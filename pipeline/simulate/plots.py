@@ -78,7 +78,7 @@ def plot_escape(table: pd.DataFrame, summary: dict, d: int, batch: int) -> Figur
         ax.set_ylabel("|<w, w*>|  (median, IQR band)")
         ax.set_title(f"{link}: information exponent k = {k}, d = {d}")
         ax.legend(fontsize=8, loc="lower right")
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3)
     return figure
 
 
@@ -125,7 +125,7 @@ def plot_transition(per_point: pd.DataFrame, runs: pd.DataFrame, summary: dict) 
     for ax in (ax_overlap, ax_error, ax_pgr):
         ax.axvline(threshold, color="gray", ls="--", lw=1, label=f"BBP threshold d/beta^2 = {threshold:g}")
         ax.set_xscale("log")
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
     return figure
 
@@ -148,7 +148,7 @@ def plot_saturation(results: pd.DataFrame, trajectories: pd.DataFrame, summary: 
     ax.set_ylabel("final w2s error")
     ax.set_title(f"plateau vs bias (ceiling {results['err_ceiling'].mean():.1g})")
     ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     for ax, kind in zip(axes[1:], kinds):
         block = trajectories[(trajectories["kind"] == kind) & (trajectories["step"] > 0)]
         sizes = sorted(size for size in block["size"].unique() if size > 0)
@@ -166,5 +166,5 @@ def plot_saturation(results: pd.DataFrame, trajectories: pd.DataFrame, summary: 
         ax.set_ylabel("w2s error (dashed: its supervisor)")
         ax.set_title(f"{kind}: trajectories")
         ax.legend(fontsize=7, loc="lower left")
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3)
     return figure
