@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .experiments import EXPERIMENTS
+from . import EXPERIMENTS
 
 MAX_SEED = 2**63 - 1
 

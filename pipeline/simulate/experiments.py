@@ -7,7 +7,7 @@ changing one block's size does not reshuffle the others.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,9 +18,6 @@ from .hermite import HermiteLink
 from .spectral import bbp_overlap_sq, bbp_threshold_samples, pick_sign, spectral_directions
 from .student import log_spaced_steps, train_spherical_sgd
 from .weak import TrueLabels, WeakSupervisor
-
-EXPERIMENTS = ("bbp", "escape", "transition", "saturation")
-
 
 def learning_rate(eta: float, d: int, link: HermiteLink) -> float:
     """Step size eta / (d E[sigma'^2]): one dimensionless eta gives comparable SGD noise for every link."""
@@ -39,7 +36,6 @@ def _check_positive(config, *names: str) -> None:
 class ExperimentOutput:
     tables: dict[str, pd.DataFrame]
     summary: dict
-    extras: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- bbp

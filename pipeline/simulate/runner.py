@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .experiments import EXPERIMENTS, RUNNERS, ExperimentOutput, config_dict, config_for
+from . import EXPERIMENTS
+from .experiments import RUNNERS, ExperimentOutput, config_dict, config_for
 from .threads import limited_blas_threads
 
 
