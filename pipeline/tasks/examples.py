@@ -87,3 +87,36 @@ def passages(text: str, min_words: int, max_words: int) -> list[str]:
     if current:
         chunks.append(current)
     return [" ".join(c) for c in chunks if len(c) >= min_words]
+
+
+def truncate_words(text: str, max_words: int, keep: str = "start") -> str:
+    """The one truncation rule for every tokenizer: whole words, the first (or last) max_words.
+
+    `keep="end"` is for texts whose label lives at the end (a dialogue's final reply).
+    Whitespace is normalised to single spaces within lines; line breaks are kept.
+    """
+    lines = [line.split() for line in text.splitlines()]
+    total = sum(len(line) for line in lines)
+    if total > max_words:
+        flat = [(i, w) for i, line in enumerate(lines) for w in line]
+        flat = flat[:max_words] if keep == "start" else flat[total - max_words:]
+        lines = [[w for j, w in flat if j == i] for i in range(len(lines))]
+    return "\n".join(" ".join(line) for line in lines if line)
+
+
+def word_budget(max_words: int, *other_parts: str, floor: int = 8) -> int:
+    """Words left for the long field of a composed text once the short parts are counted."""
+    return max(floor, max_words - sum(len(p.split()) for p in other_parts))
+
+
+def dedupe(examples: list[Example]) -> list[Example]:
+    """One example per distinct text (compared without case and spacing); a text that occurs
+    with both labels is ambiguous and dropped altogether. The first id is kept."""
+    by_text: dict[str, list[Example]] = {}
+    for e in examples:
+        by_text.setdefault(" ".join(e.text.lower().split()), []).append(e)
+    out = []
+    for group in by_text.values():
+        if len({e.label for e in group}) == 1:
+            out.append(min(group, key=lambda e: e.id))
+    return out
