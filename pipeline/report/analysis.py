@@ -77,7 +77,7 @@ def normalise_table(table: pd.DataFrame) -> pd.DataFrame:
         out[column] = out[column].fillna("").astype(str)
     if out["weak_step"].isna().all():
         out["weak_step"] = out["weak"].map(_step_in_label)
-    return out
+    return out[COLUMNS + [c for c in out.columns if c not in COLUMNS]]
 
 
 def load_run_tables(run_dirs: list[str | Path]) -> pd.DataFrame:
