@@ -46,6 +46,10 @@ def cmd_run(args) -> int:
         overrides["suite"] = args.suite
     if args.weak:
         overrides["weak"] = args.weak
+    if args.mode:
+        overrides["mode"] = args.mode
+    if args.loss:
+        overrides["losses"] = [x.strip() for x in args.loss.split(",") if x.strip()]
     if overrides:
         from .config import Experiment, _validate
 
@@ -75,6 +79,24 @@ def cmd_suite_build(args) -> int:
     print(f"{args.name}: {len(built)} revisions in {suite_path(args.name, suite)}")
     for r in built:
         print(f"  {r.revision:>10}  tokens {r.tokens:>9}  held-out loss {r.heldout_loss:.3f}")
+    return 0
+
+
+def cmd_tasks_list(args) -> int:
+    from .config import load_experiments, load_tasks
+    from .tasks.listing import render, task_rows
+
+    _, tasks_dir, exp_path = _config_paths(args)
+    specs, experiments = load_tasks(tasks_dir), load_experiments(exp_path)
+    if args.preset not in experiments:
+        raise UserError(f"{exp_path}: no experiment '{args.preset}' (known: {', '.join(sorted(experiments))})")
+    if args.tasks:
+        wanted = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        unknown = [t for t in wanted if t not in specs]
+        if unknown:
+            raise UserError(f"unknown task(s) {', '.join(unknown)} (known: {', '.join(sorted(specs))})")
+        specs = {t: specs[t] for t in wanted}
+    print(render(task_rows(specs, experiments[args.preset], args.seed), args.format))
     return 0
 
 
@@ -154,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--select", help="revision selection, e.g. 'log:8+steps:143000'")
     run.add_argument("--tasks", help="comma-separated task ids")
     run.add_argument("--seeds", help="comma-separated seeds")
+    run.add_argument("--mode", choices=["probe", "lora", "full"], help="strong training mode")
+    run.add_argument("--loss", help="comma-separated w2s losses: xent, logconf, product, kl")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_config_options(run)
     run.set_defaults(func=cmd_run)
@@ -165,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-progress", action="store_true")
     _add_config_options(build)
     build.set_defaults(func=cmd_suite_build)
+
+    tasks_cmd = sub.add_parser("tasks", help="inspect the task library")
+    tasks_sub = tasks_cmd.add_subparsers(dest="tasks_command", required=True)
+    tasks_list = tasks_sub.add_parser("list", help="each task's source, sizes per split and class balance")
+    tasks_list.add_argument("--tasks", help="comma-separated task ids (default: all)")
+    tasks_list.add_argument("--preset", default="default", help="experiment whose split settings to use")
+    tasks_list.add_argument("--seed", type=int, default=0, help="seed of the splits shown")
+    tasks_list.add_argument("--format", choices=["table", "json"], default="table")
+    _add_config_options(tasks_list)
+    tasks_list.set_defaults(func=cmd_tasks_list)
 
     checkpoints = sub.add_parser("checkpoints", help="inspect a suite's revisions")
     checkpoints_sub = checkpoints.add_subparsers(dest="checkpoints_command", required=True)

@@ -22,16 +22,17 @@ from . import __version__
 from .checkpoints.dedupe import DuplicateWeights
 from .checkpoints.loading import load_backbone, resolve
 from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
-from .config import Experiment, Suite, TaskSpec
+from .config import BOW_WEAK, Experiment, Suite, TaskSpec, finetune_settings
 from .data.fetch import PACKAGES, sha256_of
 from .paths import data_dir, project_root
 from .store import Store, stable_hash
 from .strong.features import extract_features
+from .strong.losses import make_loss
 from .strong.probe import accuracy, fit_and_predict
 from .tasks.examples import TaskData
 from .tasks.registry import load_task
 from .tasks.splits import balanced_indices, make_splits, unit_hash
-from .weak.supervisor import train_weak_supervisor
+from .weak.supervisor import WeakLabels, train_weak_supervisor
 
 FEATURES, WEAK, HEAD = "features", "weak", "head"
 
@@ -90,15 +91,33 @@ def features_key(ckpt: Checkpoint, spec: TaskSpec, plan: TaskPlan, exp: Experime
                         "max_tokens": exp.max_tokens, "versions": numeric_versions()})
 
 
-def weak_key(feat_key: str, split_key: str, exp: Experiment) -> str:
-    return stable_hash({"unit": WEAK, "features": feat_key, "split": split_key, "mode": exp.mode,
-                        "head": exp.head.model_dump()})
+def weak_key(feat_key: str, split_key: str, exp: Experiment, extra: dict | None = None) -> str:
+    """`extra`: what else decides the numbers (fine-tuning settings, the bag-of-words baseline)."""
+    return stable_hash({"unit": WEAK, "features": feat_key, "split": split_key, "mode": exp.weak_mode,
+                        "head": exp.head.model_dump(), **(extra or {})})
 
 
-def head_key(feat_key: str, split_key: str, target: str, loss: str, exp: Experiment) -> str:
-    """`target` is 'ground_truth' for the ceiling or the weak unit's key for a w2s student."""
+def head_key(feat_key: str, split_key: str, target: str, loss: str, exp: Experiment,
+             extra: dict | None = None) -> str:
+    """`target` is 'ground_truth' for the ceiling or the weak unit's key for a w2s student.
+
+    `feat_key` names the inputs (checkpoint, texts, pooling, max_tokens) in every mode; a loss's
+    own options and, in lora/full mode, the resolved training settings come in as well, so
+    xent probe heads keep the keys they always had.
+    """
+    extra = dict(extra or {})
+    if loss != "xent":
+        extra["loss_options"] = exp.loss_options.for_loss(loss)
+        if exp.mode == "probe":
+            extra["iterative_head"] = exp.iterative_head.model_dump()
     return stable_hash({"unit": HEAD, "features": feat_key, "split": split_key, "target": target,
-                        "loss": loss, "mode": exp.mode, "head": exp.head.model_dump()})
+                        "loss": loss, "mode": exp.mode, "head": exp.head.model_dump(), **extra})
+
+
+def bow_checkpoint(exp: Experiment) -> Checkpoint:
+    """The bag-of-words weak supervisor stands where a weak checkpoint would."""
+    ident = stable_hash({"bow": "hashed-unigram-log1p", "buckets": exp.bow_buckets})
+    return Checkpoint(BOW_WEAK, "bag-of-words", f"hashed-{exp.bow_buckets}", 0, None, ident[:40])
 
 
 def git_commit() -> str | None:
@@ -151,7 +170,69 @@ class Runner:
         return {t: features_key(ckpt, self.task_specs[t], p, self.exp) for t, p in tasks.items()}
 
     # -- weak -------------------------------------------------------------------------------
+    def _mode_fields(self, ckpt: Checkpoint, mode: str) -> dict:
+        """What decides a fine-tuned unit's numbers beyond its inputs; nothing extra for probe."""
+        if mode == "probe":
+            return {}
+        from .strong.finetune import training_precision
+        from .strong.model import count_parameters
+
+        fields = {"finetune": finetune_settings(self.exp.finetune, mode, count_parameters(ckpt.local_path)),
+                  "precision": training_precision()}
+        if mode == "lora":
+            fields["lora"] = self.exp.lora.model_dump()
+        return fields
+
+    def weak_unit_keys(self, weak: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[tuple[str, int], str]:
+        if weak.suite == BOW_WEAK:
+            inputs = {t: stable_hash({"bow": weak.identity(), "task": [self.task_specs[t].id, p.data.digest],
+                                      "pool": stable_hash(p.pool.tolist())}) for t, p in tasks.items()}
+            extra = {"weak": BOW_WEAK}
+        else:
+            inputs, extra = self.feature_keys(weak, tasks), self._mode_fields(weak, self.exp.weak_mode)
+        return {(t, s): weak_key(inputs[t], tasks[t].split_keys[s], self.exp, extra)
+                for t in tasks for s in self.exp.seeds}
+
+    def _trained_weak_units(self, weak: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[tuple[str, int], dict]:
+        """The weak supervisor fine-tuned (weak_mode lora/full) or the bag-of-words baseline."""
+        from .strong.finetune import fine_tune
+        from .weak.bow import bow_features
+
+        wanted = self.weak_unit_keys(weak, tasks)
+        for (t, s), key in wanted.items():
+            if self.store.is_done(WEAK, key):
+                self.stats.reused += 1
+                continue
+            plan, started = tasks[t], time.time()
+            split, labels = plan.splits[s], plan.labels
+            all_texts = plan.data.texts
+            texts = [all_texts[i] for i in plan.pool]
+            if weak.suite == BOW_WEAK:
+                result = train_weak_supervisor(bow_features(texts, self.exp.bow_buckets), labels, split,
+                                               self.exp.head.l2, self.exp.head.max_iter)
+            else:
+                mode = self.exp.weak_mode
+                settings = self._mode_fields(weak, mode)["finetune"]
+                proba, _ = fine_tune(weak, mode, self.exp.pooling, self.exp.lora, settings, self.exp.max_tokens,
+                                     [texts[i] for i in split["weak_train"]], labels[split["weak_train"]],
+                                     make_loss("xent"),
+                                     {k: [texts[i] for i in split[k]] for k in ("strong_train", "test")},
+                                     self.progress, f"weak {mode} {t} seed {s}")
+                result = WeakLabels(proba["strong_train"], proba["test"],
+                                    accuracy(proba["test"], labels[split["test"]]))
+            self.store.write_unit(WEAK, key, {
+                "checkpoint": weak.identity(), "suite": weak.suite, "task": t, "seed": s,
+                "mode": "bow" if weak.suite == BOW_WEAK else self.exp.weak_mode,
+                "acc_weak": result.acc_weak, "n_test": int(len(split["test"])), "seconds": time.time() - started,
+            }, {"weak_soft_labels": result.weak_soft_labels, "test_proba": result.test_proba,
+                "test_index": plan.pool[split["test"]]})
+            self.stats.computed += 1
+        return {ts: {**self.store.read_record(WEAK, k), **self.store.read_arrays(WEAK, k)}
+                for ts, k in wanted.items()}
+
     def _weak_units(self, weak: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[tuple[str, int], dict]:
+        if weak.suite == BOW_WEAK or self.exp.weak_mode != "probe":
+            return self._trained_weak_units(weak, tasks)
         fkeys = self.feature_keys(weak, tasks)
         wanted = {(t, s): weak_key(fkeys[t], tasks[t].split_keys[s], self.exp)
                   for t in tasks for s in self.exp.seeds}
@@ -184,6 +265,8 @@ class Runner:
         self.stats.reused += len(wanted) - len(todo)
         if not todo:
             return
+        if self.exp.mode != "probe":
+            return self._finetuned_units(ckpt, tasks, weak_units, todo)
         feats = self._features(ckpt, {t: tasks[t] for t in {w[0] for w in todo}})
         for t, s, loss, key in todo:
             plan = tasks[t]
@@ -194,7 +277,9 @@ class Runner:
             else:
                 targets = weak_units[(t, s)]["weak_soft_labels"]
             proba = fit_and_predict(feats[t], split["strong_train"], targets, {"test": split["test"]},
-                                    self.exp.head.l2, self.exp.head.max_iter)["test"]
+                                    self.exp.head.l2, self.exp.head.max_iter,
+                                    loss=None if loss == "ceiling" else make_loss(loss, self.exp.loss_options),
+                                    iterative=self.exp.iterative_head)["test"]
             self.store.write_unit(HEAD, key, {
                 "checkpoint": ckpt.identity(), "suite": ckpt.suite, "step": ckpt.step, "task": t, "seed": s,
                 "loss": loss, "role": "ceiling" if loss == "ceiling" else "w2s",
@@ -204,16 +289,43 @@ class Runner:
             }, {"test_proba": proba})
             self.stats.computed += 1
 
+    def _finetuned_units(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan],
+                         weak_units: dict[tuple[str, int], dict], todo: list) -> None:
+        """lora/full: every (task, seed, loss|ceiling) unit trains a fresh copy of the checkpoint."""
+        from .strong.finetune import fine_tune
+
+        settings = self._mode_fields(ckpt, self.exp.mode)["finetune"]
+        for t, s, loss, key in todo:
+            plan, started = tasks[t], time.time()
+            labels, split = plan.labels, plan.splits[s]
+            all_texts = plan.data.texts
+            texts = [all_texts[i] for i in plan.pool]
+            targets = labels[split["strong_train"]] if loss == "ceiling" else weak_units[(t, s)]["weak_soft_labels"]
+            proba, info = fine_tune(ckpt, self.exp.mode, self.exp.pooling, self.exp.lora, settings,
+                                    self.exp.max_tokens, [texts[i] for i in split["strong_train"]], targets,
+                                    make_loss("xent" if loss == "ceiling" else loss, self.exp.loss_options),
+                                    {"test": [texts[i] for i in split["test"]]}, self.progress,
+                                    f"{self.exp.mode} {ckpt.revision} {t} seed {s} {loss}")
+            self.store.write_unit(HEAD, key, {
+                "checkpoint": ckpt.identity(), "suite": ckpt.suite, "step": ckpt.step, "task": t, "seed": s,
+                "loss": loss, "role": "ceiling" if loss == "ceiling" else "w2s",
+                "weak_key": None if loss == "ceiling" else weak_units[(t, s)]["key"],
+                "accuracy": accuracy(proba["test"], labels[split["test"]]), "n_test": int(len(split["test"])),
+                "seconds": time.time() - started, "mode": self.exp.mode, **info,
+            }, {"test_proba": proba["test"]})
+            self.stats.computed += 1
+
     def head_keys(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan],
                   weak_units: dict[tuple[str, int], dict]) -> dict[tuple[str, int, str], str]:
         fkeys = self.feature_keys(ckpt, tasks)
+        extra = self._mode_fields(ckpt, self.exp.mode)
         out = {}
         for t in tasks:
             for s in self.exp.seeds:
                 sk = tasks[t].split_keys[s]
-                out[(t, s, "ceiling")] = head_key(fkeys[t], sk, "ground_truth", "xent", self.exp)
+                out[(t, s, "ceiling")] = head_key(fkeys[t], sk, "ground_truth", "xent", self.exp, extra)
                 for loss in self.exp.losses:
-                    out[(t, s, loss)] = head_key(fkeys[t], sk, weak_units[(t, s)]["key"], loss, self.exp)
+                    out[(t, s, loss)] = head_key(fkeys[t], sk, weak_units[(t, s)]["key"], loss, self.exp, extra)
         return out
 
     # -- the run ----------------------------------------------------------------------------
@@ -228,7 +340,8 @@ class Runner:
 
         strong = select_checkpoints(strong, exp.select)
         weak_ref = exp.weak or self.suites[exp.suite].weak
-        weak = resolve(weak_checkpoint(weak_ref, self.suites, self.progress, run_dir=self.store.root))
+        weak = bow_checkpoint(exp) if weak_ref == BOW_WEAK else \
+            resolve(weak_checkpoint(weak_ref, self.suites, self.progress, run_dir=self.store.root))
         tasks = {t: plan_task(self.task_specs[t], exp) for t in exp.tasks}
         self._write_manifest(strong, weak, tasks)
 
@@ -278,7 +391,7 @@ class Runner:
             "command": sys.argv, "python": platform.python_version(), "platform": platform.platform(),
             "versions": numeric_versions(),
             "experiment": self.exp.model_dump(),
-            "suites": {n: self.suites[n].model_dump() for n in {self.exp.suite, weak.suite}},
+            "suites": {n: self.suites[n].model_dump() for n in {self.exp.suite, weak.suite} if n in self.suites},
             "tasks": {t: {**self.task_specs[t].model_dump(), "examples_sha256": p.data.digest,
                           "n_examples": len(p.data.examples), "n_used": int(len(p.pool)),
                           "split_sizes": {s: {k: int(len(v)) for k, v in sp.items()} for s, sp in p.splits.items()}}
