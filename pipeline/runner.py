@@ -213,7 +213,8 @@ class Runner:
             else:
                 mode = self.exp.weak_mode
                 settings = self._mode_fields(weak, mode)["finetune"]
-                proba, _ = fine_tune(weak, mode, self.exp.pooling, self.exp.lora, settings, self.exp.max_tokens,
+                proba, _ = fine_tune(weak, mode, self.exp.pooling, self.exp.lora,
+                                     {**settings, "seed": settings["seed"] + s}, self.exp.max_tokens,
                                      [texts[i] for i in split["weak_train"]], labels[split["weak_train"]],
                                      make_loss("xent"),
                                      {k: [texts[i] for i in split[k]] for k in ("strong_train", "test")},
@@ -301,8 +302,9 @@ class Runner:
             all_texts = plan.data.texts
             texts = [all_texts[i] for i in plan.pool]
             targets = labels[split["strong_train"]] if loss == "ceiling" else weak_units[(t, s)]["weak_soft_labels"]
-            proba, info = fine_tune(ckpt, self.exp.mode, self.exp.pooling, self.exp.lora, settings,
-                                    self.exp.max_tokens, [texts[i] for i in split["strong_train"]], targets,
+            proba, info = fine_tune(ckpt, self.exp.mode, self.exp.pooling, self.exp.lora,
+                                    {**settings, "seed": settings["seed"] + s}, self.exp.max_tokens,
+                                    [texts[i] for i in split["strong_train"]], targets,
                                     make_loss("xent" if loss == "ceiling" else loss, self.exp.loss_options),
                                     {"test": [texts[i] for i in split["test"]]}, self.progress,
                                     f"{self.exp.mode} {ckpt.revision} {t} seed {s} {loss}")
