@@ -5,9 +5,15 @@ Layout of a run directory:
   units/<kind>/<key>.json        one record per finished unit (its inputs, metrics, timings)
   units/<kind>/<key>.npz         the unit's arrays (features, per-example predictions)
   failed/<kind>/<key>.json       the last failure of a unit, with its reason
+  log/<worker>.jsonl             one line per unit a worker wrote: who computed what, when
+  claims/, failed/checkpoint/    shared-run bookkeeping, see pipeline/scale
 Every file is written to a temporary name in the same folder and renamed, so a kill at any
 instant leaves the whole file or none. A unit counts as done only once its record exists, and
 the record is written after its arrays, so a record never points at missing arrays.
+
+Test hook: W2S_TEST_KILL_AFTER_WRITES=N makes the process SIGKILL itself in the middle of its
+N-th atomic write (temporary file complete, not yet renamed), the worst instant for a kill.
+tests/scale uses it to prove a killed run resumes to the same table.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import hashlib
 import io
 import json
 import os
+import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +37,19 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+_writes_done = 0
+
+
+def _test_kill_point() -> None:
+    global _writes_done
+    limit = os.environ.get("W2S_TEST_KILL_AFTER_WRITES")
+    if not limit:
+        return
+    _writes_done += 1
+    if _writes_done == int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -37,6 +58,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        _test_kill_point()
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -59,8 +81,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 class Store:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, worker: str | None = None):
+        """`worker`: who writes through this store; recorded in each unit and in log/<worker>.jsonl."""
         self.root = Path(root)
+        self.worker = worker
 
     # -- manifest ---------------------------------------------------------------------------
     @property
@@ -104,8 +128,30 @@ class Store:
             buf = io.BytesIO()
             np.savez(buf, **arrays)
             _atomic_write_bytes(self._arrays_path(kind, key), buf.getvalue())
-        atomic_write_json(self._record_path(kind, key), {**record, "kind": kind, "key": key})
+        who = {"worker": self.worker} if self.worker else {}
+        atomic_write_json(self._record_path(kind, key), {**record, **who, "kind": kind, "key": key})
         self._failure_path(kind, key).unlink(missing_ok=True)
+        self._log({"event": "unit", "kind": kind, "key": key, "seconds": record.get("seconds")})
+
+    def _log(self, entry: dict) -> None:
+        """Append-only, one file per worker so no two processes append to one file."""
+        if not self.worker:
+            return
+        path = self.root / "log" / f"{self.worker}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as fh:
+            fh.write(json.dumps({**entry, "worker": self.worker, "time": time.time()}) + "\n")
+
+    def log_entries(self) -> list[dict]:
+        """Every worker's log; a line cut short by a kill is skipped."""
+        out = []
+        for path in sorted((self.root / "log").glob("*.jsonl")):
+            for line in path.read_text().splitlines():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out
 
     def records(self, kind: str) -> list[dict]:
         folder = self.root / "units" / kind
@@ -119,9 +165,19 @@ class Store:
 
     # -- failures ---------------------------------------------------------------------------
     def record_failure(self, kind: str, key: str, info: dict) -> None:
-        previous = self.read_failure(kind, key)
-        attempts = (previous or {}).get("attempts", 0) + 1
-        atomic_write_json(self._failure_path(kind, key), {**info, "kind": kind, "key": key, "attempts": attempts})
+        """Counts attempts and keeps the earlier errors, so a retry limit and the history survive."""
+        previous = self.read_failure(kind, key) or {}
+        attempts = previous.get("attempts", 0) + 1
+        history = (previous.get("errors") or ([previous["error"]] if previous.get("error") else []))
+        if "error" in info:
+            history = [*history, info["error"]][-10:]
+        atomic_write_json(self._failure_path(kind, key), {
+            **info, "kind": kind, "key": key, "attempts": attempts, "errors": history, "time": time.time(),
+            **({"worker": self.worker} if self.worker else {})})
+        self._log({"event": "failure", "kind": kind, "key": key, "error": info.get("error")})
+
+    def clear_failure(self, kind: str, key: str) -> None:
+        self._failure_path(kind, key).unlink(missing_ok=True)
 
     def read_failure(self, kind: str, key: str) -> dict | None:
         try:
@@ -129,9 +185,15 @@ class Store:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
-    def failures(self) -> list[dict]:
+    def failures(self, kind: str = "*") -> list[dict]:
         folder = self.root / "failed"
-        return [json.loads(p.read_text()) for p in sorted(folder.glob("*/*.json"))] if folder.exists() else []
+        out = []
+        for path in sorted(folder.glob(f"{kind}/*.json")) if folder.exists() else []:
+            try:
+                out.append(json.loads(path.read_text()))
+            except (FileNotFoundError, json.JSONDecodeError):
+                continue  # cleared or replaced by another worker while listing
+        return out
 
     # -- outputs ----------------------------------------------------------------------------
     def output_path(self, name: str) -> Path:
