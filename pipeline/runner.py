@@ -25,6 +25,7 @@ from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
 from .config import BOW_WEAK, Experiment, Suite, TaskSpec, finetune_settings
 from .data.fetch import PACKAGES, sha256_of
 from .paths import data_dir, project_root
+from .scale.coordinator import Coordinator, GaveUp
 from .store import Store, stable_hash
 from .strong.features import extract_features
 from .strong.losses import make_loss
@@ -131,9 +132,10 @@ def git_commit() -> str | None:
 
 class Runner:
     def __init__(self, name: str, exp: Experiment, suites: dict[str, Suite], task_specs: dict[str, TaskSpec],
-                 run_dir: Path, progress: bool = True):
+                 run_dir: Path, progress: bool = True, coord: Coordinator | None = None):
         self.name, self.exp, self.suites, self.task_specs = name, exp, suites, task_specs
-        self.store = Store(run_dir)
+        self.coord = coord or Coordinator(run_dir)  # claims, retries, who writes what: pipeline/scale
+        self.store = self.coord.store
         self.progress = progress
         self.stats = RunStats()
 
@@ -345,22 +347,29 @@ class Runner:
         weak = bow_checkpoint(exp) if weak_ref == BOW_WEAK else \
             resolve(weak_checkpoint(weak_ref, self.suites, self.progress, run_dir=self.store.root))
         tasks = {t: plan_task(self.task_specs[t], exp) for t in exp.tasks}
-        self._write_manifest(strong, weak, tasks)
+        self.coord.write_manifest(lambda: self._write_manifest(strong, weak, tasks))
 
-        weak_units = self._weak_units(weak, tasks)
+        weak_units = self.coord.weak_units(lambda: self._weak_units(weak, tasks), weak, tasks)
         outcomes: dict[str, str] = {}
         resolved: list[Checkpoint] = []
         twins = DuplicateWeights()  # byte-identical branches share the first one's results
-        bar = tqdm(strong, desc="checkpoints", unit="ckpt", disable=not self.progress, dynamic_ncols=True)
+        bar = tqdm(self.coord.checkpoints(strong), total=len(strong), desc="checkpoints", unit="ckpt",
+                   disable=not self.progress, dynamic_ncols=True)
         for ckpt in bar:
             bar.set_postfix_str(ckpt.revision)
             try:
                 ckpt = twins.mark(resolve(ckpt))
                 resolved.append(ckpt)
-                self._strong_units(ckpt, tasks, weak_units)
+                self.coord.work_on(ckpt, lambda: self._strong_units(ckpt, tasks, weak_units))
                 outcomes[ckpt.revision] = ""
             except KeyboardInterrupt:
                 raise
+            except GaveUp as exc:  # failed before and not retried now: no new attempt to count
+                self.stats.failed += 1
+                self.stats.failures.append(f"{ckpt.label}: {exc.reason}")
+                outcomes[ckpt.revision] = exc.reason
+                if ckpt not in resolved:
+                    resolved.append(ckpt)
             except Exception as exc:  # one bad checkpoint must not stop the study
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
                 self.store.record_failure("checkpoint", stable_hash(ckpt.identity()), {
@@ -378,6 +387,9 @@ class Runner:
             keys = self.head_keys(ckpt, tasks, weak_units) if not outcomes.get(ckpt.revision) else {}
             rows.append((ckpt, keys, outcomes.get(ckpt.revision, "")))
         table = build_table(rows, tasks, weak, weak_units, exp, self.store)
+        if not self.coord.writes_outputs():  # a pass that left work to others, or not the last worker
+            return RunOutcome(table, self.stats, [self.store.output_path("pgr_vs_step.csv")],
+                              time.time() - started, weak, weak_units)
         paths = write_table(table, self.store)
         paths.append(plot_pgr_vs_step(table, self.store.output_path("pgr_vs_step.png"),
                                       title=f"{self.name}: {exp.suite} (weak: {weak.label})"))
