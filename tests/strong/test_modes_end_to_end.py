@@ -84,9 +84,19 @@ def test_finetune_modes_run_and_resume(mode, config, tmp_path, capsys):
     capsys.readouterr()
     assert main(args) == 0
     assert "0 units computed" in capsys.readouterr().out
-    if mode == "lora":  # a different mode never reuses another mode's heads
-        assert main(["run", "--run-dir", str(tmp_path), "--mode", "full", "--loss", "xent", *config]) == 0
-        assert "0 units computed" not in capsys.readouterr().out
+
+
+def test_unit_keys_separate_modes_and_loss_options():
+    from pipeline.config import Experiment, LossOptions
+    from pipeline.runner import head_key
+
+    exp = Experiment(suite="s", tasks=["t"])
+    lora, full = exp.model_copy(update={"mode": "lora"}), exp.model_copy(update={"mode": "full"})
+    assert len({head_key("f", "s", "w", "xent", e) for e in (exp, lora, full)}) == 3
+    tweaked = exp.model_copy(update={"loss_options": LossOptions(product_alpha=0.5)})
+    assert head_key("f", "s", "w", "product", exp) != head_key("f", "s", "w", "product", tweaked)
+    assert head_key("f", "s", "w", "logconf", exp) == head_key("f", "s", "w", "logconf", tweaked)
+    assert head_key("f", "s", "w", "xent", exp) == head_key("f", "s", "w", "xent", tweaked)
 
 
 def test_probe_losses_with_bag_of_words_weak(config, tmp_path):
