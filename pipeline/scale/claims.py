@@ -121,6 +121,7 @@ class ClaimView:
     info: dict | None
     age: float          # seconds since the last heartbeat
     dead: bool          # owner certainly dead, or heartbeat older than the timeout
+    stamp: tuple[int, int] = (0, 0)  # (inode, mtime_ns): which file, at which heartbeat, was judged
 
     @property
     def owner(self) -> str:
@@ -144,7 +145,7 @@ def read_claim(path: Path, me: Identity | None, timeout: float) -> ClaimView | N
     else:
         dead = age > timeout or (me is not None and owner_is_dead(info, me))
     kind, key = path.parent.name, path.name[: -len(".lock")]
-    return ClaimView(kind, key, path, info, age, dead)
+    return ClaimView(kind, key, path, info, age, dead, (st.st_ino, st.st_mtime_ns))
 
 
 @dataclass
@@ -198,11 +199,12 @@ class Claims:
     def release(self, kind: str, key: str) -> None:
         self._release_path(self.path(kind, key))
 
-    def release_all(self) -> None:
+    def release_all(self) -> int:
         with self._lock:
             paths = list(self._held)
         for path in paths:
             self._release_path(path)
+        return len(paths)
 
     def holds(self, kind: str, key: str) -> bool:
         with self._lock:
@@ -224,35 +226,51 @@ class Claims:
     def _break_if_abandoned(self, path: Path) -> bool:
         """Remove a dead owner's claim; True when the path may now be free.
 
-        Rename first, to a name only this process uses: if several workers break the same
-        claim, the others' renames fail. A rename that caught a fresh claim (created after we
-        looked) is put back.
+        Breakers take a short guard (O_EXCL too) and re-check under it, so a claim judged
+        stale is removed only if it is still that same file at that same heartbeat. The
+        removal renames it to a name only this process uses and checks what it moved: of
+        several workers breaking one claim, one rename succeeds, and a fresh claim caught by
+        mistake is put back.
         """
         view = read_claim(path, self.me, self.timeout)
         if view is None:
             return True
         if not view.dead:
             return False
+        guard = path.with_name(path.name + ".break")
         try:
-            seen = path.stat()
-        except FileNotFoundError:
-            return True
-        grave = path.with_name(f"{path.name}.{self.me.incarnation}.stale")
-        try:
-            os.rename(path, grave)
-        except FileNotFoundError:
-            return True  # someone else broke it first
-        moved = grave.stat()
-        if (moved.st_ino, moved.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
-            try:
-                os.link(grave, path)  # a live claim: restore it, unless yet another was made
-            except FileExistsError:
+            os.close(os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            try:  # a breaker holds it for microseconds; one that died holding it is cleared
+                if time.time() - guard.stat().st_mtime > min(self.timeout, 10.0):
+                    guard.unlink(missing_ok=True)
+            except FileNotFoundError:
                 pass
-            grave.unlink(missing_ok=True)
             return False
-        grave.unlink(missing_ok=True)
-        print(f"w2s: {self.me.owner} takes over {view.kind} claim {view.key[:12]} from {view.owner} "
-              f"(heartbeat {view.age:.0f}s old{', owner dead' if view.age <= self.timeout else ''})",
+        try:
+            again = read_claim(path, self.me, self.timeout)
+            if again is None:
+                return True
+            if not again.dead or again.stamp != view.stamp:
+                return False
+            grave = path.with_name(f"{path.name}.{self.me.incarnation}.stale")
+            try:
+                os.rename(path, grave)
+            except FileNotFoundError:
+                return True
+            moved = grave.stat()
+            if (moved.st_ino, moved.st_mtime_ns) != view.stamp:
+                try:
+                    os.link(grave, path)  # a live claim after all: restore it
+                except FileExistsError:
+                    pass
+                grave.unlink(missing_ok=True)
+                return False
+            grave.unlink(missing_ok=True)
+        finally:
+            guard.unlink(missing_ok=True)
+        why = "owner dead" if view.age <= self.timeout else f"heartbeat {view.age:.0f}s old"
+        print(f"w2s: {self.me.owner} takes over {view.kind} claim {view.key[:12]} from {view.owner} ({why})",
               file=sys.stderr)
         return True
 
