@@ -56,8 +56,13 @@ def cmd_run(args) -> int:
         exp = _validate(Experiment, {**exp.model_dump(), **overrides}, Path("command line"))
     check_experiment(args.preset, exp, suites, tasks, exp_path)
     run_dir = Path(args.run_dir or Path("runs") / args.preset)
-    runner = Runner(args.preset, exp, suites, tasks, run_dir, progress=not args.no_progress)
-    outcome = runner.run()
+    from .scale.cli import coordinator_for
+    from .scale.coordinator import run_until_settled
+
+    coord = coordinator_for(args, run_dir)  # this process's share of a run others may work on too
+    runner = Runner(args.preset, exp, suites, tasks, run_dir,
+                    progress=not args.no_progress and coord.launch.is_main, coord=coord)
+    outcome = run_until_settled(runner)
     s = outcome.stats
     print(outcome.summary_text())
     if s.computed == 0 and s.failed == 0:
@@ -180,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--loss", help="comma-separated w2s losses: xent, logconf, product, kl")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_config_options(run)
+    from .scale.cli import add_commands as add_scale_commands
+    from .scale.cli import add_run_options as add_scale_run_options
+
+    add_scale_run_options(run)
     run.set_defaults(func=cmd_run)
 
     suite = sub.add_parser("suite", help="local checkpoint suites")
@@ -215,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="the synthetic theory simulator (spiked-Gaussian single-index model)")
     add_simulate_arguments(simulate)
     simulate.set_defaults(func=simulate_main)
+    add_scale_commands(sub)
     return parser
 
 

@@ -26,10 +26,12 @@ DEFAULT_MAX_ATTEMPTS = 3
 _ACTIVE: "weakref.WeakSet[Coordinator]" = weakref.WeakSet()
 
 
-def release_all_claims() -> None:
+def release_all_claims() -> int:
     """For a pre-empted job: hand back at once what this process holds, so others need not wait."""
+    released = 0
     for coord in list(_ACTIVE):
-        coord.claims.release_all()
+        released += coord.claims.release_all()
+    return released
 
 
 class GaveUp(Exception):
