@@ -58,9 +58,6 @@ class Launch:
         """Whether this process writes anything shared: unit records, failures, manifest, table."""
         return self.parallel == "shard" or self.is_main
 
-    def label(self) -> str:
-        return f"r{self.rank}" if self.world_size > 1 else ""
-
     # -- data mode: one decision, every rank -------------------------------------------------
     def broadcast(self, obj):
         """The main rank's `obj` on every rank; the identity when there is no process group."""
@@ -89,16 +86,18 @@ class Launch:
 
 
 def visible_device_for(local_rank: int) -> str | None:
-    """The CUDA_VISIBLE_DEVICES entry a rank keeps in shard mode; None when there is no GPU to pin."""
+    """The CUDA_VISIBLE_DEVICES entry a rank keeps in shard mode; None when there is no GPU to pin.
+
+    GPUs are counted from the driver's /proc entries, not through torch: asking CUDA would
+    initialise it, after which CUDA_VISIBLE_DEVICES no longer has any effect in this process.
+    """
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is not None:
         devices = [d for d in listed.split(",") if d.strip()]
         return devices[local_rank % len(devices)] if devices else None
     try:
-        import torch
-
-        count = torch.cuda.device_count()
-    except Exception:  # no CUDA build, no driver
+        count = len(os.listdir("/proc/driver/nvidia/gpus"))
+    except OSError:  # no NVIDIA driver: nothing to pin
         count = 0
     return str(local_rank % count) if count else None
 
@@ -114,12 +113,15 @@ def detect_launch(parallel: str = "shard") -> Launch:
     if world <= 1:
         return launch
     if parallel == "shard":
+        import torch
+
+        if torch.cuda.is_initialized():
+            raise RuntimeError("shard mode must pin this rank's GPU before CUDA starts; something used CUDA first")
         device = visible_device_for(local_rank)
         for name in DIST_VARS:
             os.environ.pop(name, None)
         if device is not None:
             os.environ["CUDA_VISIBLE_DEVICES"] = device
-        os.environ.setdefault("W2S_RANK_LABEL", f"r{rank}")
         return launch
     _init_process_group()
     return launch
