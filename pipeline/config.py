@@ -224,7 +224,8 @@ class IterativeHeadSpec(Strict):
 class LossOptions(Strict):
     logconf_warmup_fraction: float = Field(default=0.2, ge=0, le=1)
     logconf_max_weight: float = Field(default=0.75, ge=0, le=1)
-    logconf_buffer: int = Field(default=256, gt=0, description="recent predictions for the threshold")
+    logconf_buffer: int = Field(default=32, gt=0, description="recent predictions a small batch's threshold uses")
+    logconf_min_batch: int = Field(default=8, gt=0, description="batches this big use only their own predictions")
     product_alpha: float = Field(default=1.0, ge=0)
     product_beta: float = Field(default=1.0, ge=0)
     kl_eps: float = Field(default=1e-6, gt=0, lt=0.5)

@@ -72,6 +72,7 @@ class RecentPredictions:
     """The last `size` (student P(y=1), weak P(y=1)) pairs, current batch included."""
 
     def __init__(self, size: int):
+        self.size = size
         self.student: deque[float] = deque(maxlen=size)
         self.weak: deque[float] = deque(maxlen=size)
 
@@ -88,14 +89,15 @@ class W2SLoss:
     """loss(logits, weak, progress) for a named loss; progress is the fraction of training done."""
 
     def __init__(self, name: str, warmup_fraction: float = 0.2, max_weight: float = 0.75,
-                 buffer_size: int = 256, product_alpha: float = 1.0, product_beta: float = 1.0,
-                 kl_eps: float = 1e-6):
+                 buffer_size: int = 32, product_alpha: float = 1.0, product_beta: float = 1.0,
+                 kl_eps: float = 1e-6, min_batch: int = 8):
         if name not in LOSSES:
             raise ValueError(f"unknown loss '{name}' (known: {', '.join(LOSSES)})")
         self.name = name
         self.warmup_fraction, self.max_weight = warmup_fraction, max_weight
         self.product_alpha, self.product_beta, self.kl_eps = product_alpha, product_beta, kl_eps
         self.recent = RecentPredictions(buffer_size)
+        self.min_batch = min_batch
 
     def __call__(self, logits: torch.Tensor, weak: torch.Tensor, progress: float) -> torch.Tensor:
         if self.name == "xent":
@@ -104,9 +106,19 @@ class W2SLoss:
             return kl(logits, weak, self.kl_eps)
         if self.name == "product":
             return product(logits, weak, self.product_alpha, self.product_beta)
-        self.recent.add(torch.sigmoid(logits.float()), weak)
+        proba = torch.sigmoid(logits.float()).detach()
+        self.recent.add(proba, weak)
+        if len(proba) >= self.min_batch:
+            # A batch big enough on its own hardens exactly its weak positive rate, as in the w2s
+            # repo. Older predictions are stale: while the student's overall bias moves between
+            # steps, a threshold taken over them hardens a whole batch to one class, which pushes
+            # the bias further (seen here as a collapse to chance). So they only stand in for
+            # a batch too small to have a quantile of its own.
+            threshold = hardening_threshold(proba, float(weak.float().mean()))
+        else:
+            threshold = self.recent.threshold()
         weight = confidence_weight(progress, self.warmup_fraction, self.max_weight)
-        return logconf(logits, weak, weight, self.recent.threshold().to(logits.device))
+        return logconf(logits, weak, weight, threshold.to(logits.device))
 
 
 def make_loss(name: str, options=None) -> W2SLoss:
@@ -114,4 +126,5 @@ def make_loss(name: str, options=None) -> W2SLoss:
     if options is None:
         return W2SLoss(name)
     return W2SLoss(name, options.logconf_warmup_fraction, options.logconf_max_weight,
-                   options.logconf_buffer, options.product_alpha, options.product_beta, options.kl_eps)
+                   options.logconf_buffer, options.product_alpha, options.product_beta, options.kl_eps,
+                   options.logconf_min_batch)

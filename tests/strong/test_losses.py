@@ -73,7 +73,7 @@ def test_logconf_starts_as_xent_and_ramps():
 
 
 def test_logconf_buffer_gives_a_batch_of_one_a_real_threshold():
-    loss = W2SLoss("logconf", buffer_size=4)
+    loss = W2SLoss("logconf", buffer_size=4, min_batch=2)
     for p, w in [(0.1, 1.0), (0.4, 0.0), (0.6, 0.0)]:
         loss(logit([p]), torch.tensor([w]), 1.0)
     # buffer: student [.1 .4 .6 .9], weak mean .25 -> threshold .675: 0.9 hardens to 1
@@ -84,9 +84,17 @@ def test_logconf_buffer_gives_a_batch_of_one_a_real_threshold():
     loss(logit([0.5]), torch.tensor([0.5]), 1.0)
     assert list(loss.recent.student) == pytest.approx([0.4, 0.6, 0.9, 0.5])  # the oldest left
 
-    alone = W2SLoss("logconf", buffer_size=1)  # without history the only prediction is its own quantile
+    alone = W2SLoss("logconf", buffer_size=1, min_batch=2)  # without history the only prediction is its own quantile
     got = alone(logit([0.9]), torch.tensor([0.0]), 1.0).item()
     assert got == pytest.approx(-math.log(0.1), abs=1e-5)  # hardened to 0: target 0
+
+
+def test_logconf_big_batch_uses_only_its_own_predictions():
+    loss = W2SLoss("logconf", buffer_size=8, min_batch=4)
+    loss(logit([0.01, 0.02, 0.03, 0.04]), torch.tensor([1.0, 1.0, 1.0, 1.0]), 1.0)  # stale, low
+    z, w = logit([0.2, 0.4, 0.6, 0.8]), torch.tensor([0.0, 0.0, 1.0, 1.0])
+    # own threshold: the 0.5 quantile of [.2 .4 .6 .8] = .5, so [0 0 1 1] hardened (not all ones)
+    assert loss(z, w, 1.0).item() == pytest.approx(logconf(z, w, 0.75, 0.5).item(), abs=1e-6)
 
 
 def test_make_loss_rejects_unknown_names():

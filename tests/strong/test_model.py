@@ -115,6 +115,23 @@ def test_training_learns_a_toy_task(mode, batch_size, accum, checkpointing, min_
     assert np.mean((preds["test"] > 0.5) == test_labels) >= min_accuracy  # chance is 0.5
 
 
+def test_logconf_students_do_not_collapse_in_minibatches():
+    """With a quarter of the weak labels wrong, logconf must still learn the task (a threshold
+    from stale predictions once hardened whole batches to one class and left it at chance)."""
+    tok = word_tokenizer(WORDS)
+    texts, labels = _toy_task(120, seed=0)
+    test_texts, test_labels = _toy_task(60, seed=1)
+    flipped = np.random.default_rng(0).random(120) < 0.25
+    weak = np.where(flipped, 1 - labels, labels) * 0.8 + 0.1
+    settings = finetune_settings(FinetuneSpec(lr=3e-3, batch_size=8, epochs=4, eval_batch_size=32), "full", 10_000)
+    torch.manual_seed(0)
+    model = build_classifier(tiny_backbone("neox"), "full", "mean")
+    preds, _ = train_and_predict(model, tok, texts, weak, make_loss("logconf"), settings, 16,
+                                 {"test": test_texts, "train": texts})
+    assert np.mean((preds["test"] > 0.5) == test_labels) >= 0.7
+    assert np.mean((preds["train"] > 0.5) == labels) > np.mean((preds["train"] > 0.5) == (weak > 0.5))
+
+
 def test_batch_size_one_trains():
     tok = word_tokenizer(WORDS)
     texts, labels = _toy_task(9, seed=2)
