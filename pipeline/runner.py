@@ -432,11 +432,12 @@ class RunOutcome:
                  f"{s.failed} checkpoint(s) failed; table {self.paths[0]}"]
         for f in s.failures:
             lines.append(f"  failed {f}")
-        for task, part in done.groupby("task"):
+        for (task, loss), part in done.groupby(["task", "loss"]):
             final = part[part.step == part.step.max()]
-            lines.append(f"  {task}: acc_weak {final.acc_weak.mean():.3f}, final ceiling "
+            name = task if done.loss.nunique() == 1 else f"{task} [{loss}]"
+            lines.append(f"  {name}: acc_weak {final.acc_weak.mean():.3f}, final ceiling "
                          f"{final.acc_ceiling.mean():.3f}, final w2s {final.acc_w2s.mean():.3f}, "
                          f"final PGR {final.pgr.mean():.2f} (mean of {len(final)} seed(s))")
             if final.acc_ceiling.mean() <= final.acc_weak.mean():
-                lines.append(f"  warning: {task}: the weak supervisor is not below the final ceiling; PGR is not meaningful")
+                lines.append(f"  warning: {name}: the weak supervisor is not below the final ceiling; PGR is not meaningful")
         return "\n".join(lines)
