@@ -215,3 +215,18 @@ def test_real_registry_tasks(task, n_min, n_max):
     assert max(len(e.text.split()) for e in data.examples) <= load_tasks()[task].max_words
     if task == "spam_assassin":
         assert not any(e.text.startswith(("Return-Path:", "Received:")) for e in data.examples)
+
+
+def test_tasks_list_shows_sizes_balance_and_why_a_task_is_unavailable(capsys):
+    from pipeline.cli import main
+
+    assert main(["tasks", "list", "--tasks", "wordnet_animal_vs_plant,sciq", "--format", "json"]) == 0
+    rows = {r["task"]: r for r in json.loads(capsys.readouterr().out)}
+    wordnet = rows["wordnet_animal_vs_plant"]
+    assert wordnet["status"] == "ok" and wordnet["source"].startswith("Debian wordnet-base")
+    for split in ("weak_train", "strong_train", "test"):
+        n, balance = wordnet[f"{split} (0/1)"].split(" ", 1)
+        n0, n1 = balance.strip("()").split("/")
+        assert int(n0) == int(n1) and int(n) == 2 * int(n0) > 0  # balanced per split
+    assert rows["sciq"]["status"].startswith("unavailable: cannot load")  # tests never reach the Hub
+    assert main(["tasks", "list", "--tasks", "nope"]) == 2
