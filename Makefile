@@ -7,7 +7,7 @@ VENV_FLAGS ?=
 TORCH_SPEC ?= torch==2.13.0
 BIN = $(VENV)/bin
 
-.PHONY: setup run quick test bench clean
+.PHONY: setup run quick test clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -26,8 +26,6 @@ quick: setup
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
-bench: setup
-	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) runs

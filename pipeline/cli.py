@@ -242,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("w2s: interrupted; finished units are kept, run again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:  # a run dir that is a file, an unwritable output, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"w2s: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -302,10 +302,10 @@ class Experiment(Strict):
     mode: Literal["probe", "lora", "full"] = "probe"
     weak_mode: Literal["probe", "lora", "full"] = "probe"
     losses: list[Literal["xent", "logconf", "product", "kl"]] = Field(default=["xent"], min_length=1)
-    seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
+    seeds: list[Annotated[int, Field(ge=0)]] = Field(default=[0, 1, 2], min_length=1)
     pooling: Literal["mean", "last"] = "mean"
     max_tokens: int = Field(default=128, gt=0)
-    max_examples_per_task: int | None = Field(default=2000, gt=3)
+    max_examples_per_task: int | None = Field(default=2000, ge=20)
     batch_size: int = Field(default=64, gt=0)
     splits: SplitSpec = SplitSpec()
     head: HeadSpec = HeadSpec()
@@ -315,6 +315,12 @@ class Experiment(Strict):
     finetune: FinetuneSpec = FinetuneSpec()
     lora: LoraSpec = LoraSpec()
     bow_buckets: int = Field(default=4096, ge=16, description="hash buckets of the bag-of-words weak supervisor")
+
+    @model_validator(mode="after")
+    def _seeds_unique(self):
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds must not repeat (a repeated seed would count twice in every mean)")
+        return self
 
 
 class ExperimentsFile(Strict):
@@ -329,6 +335,8 @@ def _read_yaml(path: Path) -> object:
             return yaml.safe_load(fh)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
+    except (IsADirectoryError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a readable YAML file ({type(exc).__name__})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -366,8 +374,8 @@ def _validate(model: type[BaseModel], data: object, path: Path):
 def load_suites(path: Path | None = None) -> dict[str, Suite]:
     path = path or project_root() / "checkpoints.yaml"
     data = _read_yaml(path)
-    if isinstance(data, dict):
-        for name, suite in (data.get("suites") or {}).items():
+    if isinstance(data, dict) and isinstance(data.get("suites"), dict):
+        for name, suite in data["suites"].items():
             if isinstance(suite, dict) and suite.get("kind") not in ("local", "hub"):
                 raise UserError(f"{path}: suites.{name}.kind: must be 'local' or 'hub'")
     parsed = _validate(SuitesFile, data, path)

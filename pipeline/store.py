@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import tempfile
+import zipfile
 import time
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,27 @@ class Store:
         return self.read_record(kind, key) is not None
 
     def read_record(self, kind: str, key: str) -> dict | None:
+        """The unit's record, or None when the unit is not (or no longer) whole.
+
+        A record that is not a JSON object, or whose arrays are missing or unreadable (a disk
+        error, a hand edit), makes the unit count as not done, so the next run recomputes it
+        instead of failing on it forever.
+        """
         try:
-            return json.loads(self._record_path(kind, key).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            record = json.loads(self._record_path(kind, key).read_text())
+        except (OSError, ValueError):  # missing, undecodable bytes, not JSON
             return None
+        if not isinstance(record, dict):
+            return None
+        names = record.get("arrays")
+        if names:
+            try:
+                with np.load(self._arrays_path(kind, key), allow_pickle=False) as data:
+                    if not set(names) <= set(data.files):
+                        return None
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+                return None
+        return record
 
     def read_arrays(self, kind: str, key: str) -> dict[str, np.ndarray]:
         with np.load(self._arrays_path(kind, key), allow_pickle=False) as data:
@@ -129,7 +147,8 @@ class Store:
             np.savez(buf, **arrays)
             _atomic_write_bytes(self._arrays_path(kind, key), buf.getvalue())
         who = {"worker": self.worker} if self.worker else {}
-        atomic_write_json(self._record_path(kind, key), {**record, **who, "kind": kind, "key": key})
+        listed = {"arrays": sorted(arrays)} if arrays else {}
+        atomic_write_json(self._record_path(kind, key), {**record, **who, **listed, "kind": kind, "key": key})
         self._failure_path(kind, key).unlink(missing_ok=True)
         self._log({"event": "unit", "kind": kind, "key": key, "seconds": record.get("seconds")})
 

@@ -81,3 +81,25 @@ def test_shipped_configs_are_valid():
         check_experiment(name, exp, suites, tasks, project_root() / "experiments.yaml")
     assert {"default", "quick"} <= set(exps)
     assert sum(1 for s in suites.values() if s.kind == "hub" and "pythia" in s.repo) >= 10
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ("    seeds: [-1]\n", "experiments.default.seeds.0: Input should be greater than or equal to 0"),
+    ("    seeds: [0, 0]\n", "seeds must not repeat"),
+    ("    max_examples_per_task: 4\n", "experiments.default.max_examples_per_task: Input should be greater than or equal to 20"),
+])
+def test_bad_experiment_values(tmp_path, capsys, extra, expected):
+    args = _write(tmp_path, exp=GOOD_EXP + extra)
+    assert main(["run", "--run-dir", str(tmp_path / "run"), "--no-progress", *args]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_unreadable_files_are_one_line(tmp_path, capsys):
+    args = _write(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    assert main(["run", "--run-dir", str(tmp_path / "afile" / "sub"), "--no-progress", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "afile" in err
+    bad = ["--experiments", str(tmp_path)] + args[:2]
+    assert main(["run", "--no-progress", *bad]) == 2
+    assert "not a readable YAML file" in capsys.readouterr().err
