@@ -57,11 +57,14 @@ def hub_weight_hashes(repo: str, revision: str, allow_pickle: bool = False) -> d
 def weights_fingerprint(checkpoint: Checkpoint) -> str:
     """Equal for two checkpoints exactly when their weight files are byte-identical.
 
-    Uses the local files once resolved (cache blob names, no rehash), else asks the Hub.
+    Uses hashes already known (a local build's index), then the local files once resolved (cache
+    blob names, no rehash), else asks the Hub.
     """
     from huggingface_hub import constants
 
-    if checkpoint.local_path is not None:
+    if checkpoint.weight_hashes:
+        hashes = dict(checkpoint.weight_hashes)
+    elif checkpoint.local_path is not None:
         hashes = local_weight_hashes(checkpoint.local_path, checkpoint.allow_pickle)
     elif constants.HF_HUB_OFFLINE:
         raise RevisionUnavailable(f"{checkpoint.label}: not resolved, and HF_HUB_OFFLINE is set")

@@ -32,6 +32,9 @@ class Checkpoint:
     allow_pickle: bool = False
     trust_remote_code: bool = False
     duplicate_of: Checkpoint | None = None
+    # (file, sha256) of the weight files when already known (a local build's index), so
+    # duplicate detection never rehashes them.
+    weight_hashes: tuple[tuple[str, str], ...] | None = None
 
     @property
     def label(self) -> str:
@@ -49,9 +52,12 @@ def local_checkpoints(name: str, suite: LocalSuite, progress: bool = True) -> li
     """The built revisions of a local suite, building it first when missing."""
     from .build import build_suite, suite_path
 
-    built = build_suite(name, suite, progress=progress)
-    repo = str(suite_path(name, suite))
-    return [Checkpoint(name, repo, r.revision, r.step, r.tokens, r.weights_sha256, r.path) for r in built]
+    return _built_checkpoints(name, suite_path(name, suite), build_suite(name, suite, progress=progress))
+
+
+def _built_checkpoints(name: str, path: Path, built) -> list[Checkpoint]:
+    return [Checkpoint(name, str(path), r.revision, r.step, r.tokens, r.weights_sha256, r.path,
+                       weight_hashes=(("model.safetensors", r.weights_sha256),)) for r in built]
 
 
 def planned_local_checkpoints(name: str, suite: LocalSuite) -> list[Checkpoint]:
@@ -61,7 +67,7 @@ def planned_local_checkpoints(name: str, suite: LocalSuite) -> list[Checkpoint]:
     path = suite_path(name, suite)
     built = read_index(path)
     if built is not None:
-        return [Checkpoint(name, str(path), r.revision, r.step, r.tokens, r.weights_sha256, r.path) for r in built]
+        return _built_checkpoints(name, path, built)
     t = suite.train
     per_step = t.batch_size * suite.model.seq_len
     return [Checkpoint(name, str(path), revision_name(s), s, s * per_step)

@@ -91,3 +91,21 @@ def test_tracker_marks_incrementally_with_any_fingerprint():
     a, b, c = (_ckpt(r) for r in ("step1", "step2", "step1"))
     assert tracker.mark(a) is a and tracker.mark(b) is b
     assert tracker.mark(c).duplicate_of is a
+
+
+def test_built_local_checkpoint_uses_its_index_hash_and_matches_the_files(tmp_path, monkeypatch):
+    """A local build already recorded each revision's weights sha256: reuse it, same fingerprint."""
+    from pipeline.checkpoints import dedupe
+    from pipeline.checkpoints.suites import Checkpoint
+
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    known = dedupe.sha256_of(tmp_path / "model.safetensors")
+    from_files = dedupe.weights_fingerprint(Checkpoint("s", "r", "step1", 1, 1, known, tmp_path))
+
+    def no_rehash(path):
+        raise AssertionError(f"rehashed {path}")
+
+    monkeypatch.setattr(dedupe, "sha256_of", no_rehash)
+    from_index = dedupe.weights_fingerprint(Checkpoint("s", "r", "step1", 1, 1, known, tmp_path,
+                                                       weight_hashes=(("model.safetensors", known),)))
+    assert from_index == from_files

@@ -1,7 +1,6 @@
 """The analysis on a real micro run: bootstrap columns from the stored predictions, then the commands."""
 
 import json
-import textwrap
 
 import pandas as pd
 import pytest
@@ -38,16 +37,9 @@ experiments:
 
 
 @pytest.fixture(scope="module")
-def micro_run(tmp_path_factory):
-    from pipeline.paths import project_root
-
-    root = tmp_path_factory.mktemp("report-config")
-    (root / "checkpoints.yaml").write_text(textwrap.dedent(SUITES))
-    (root / "experiments.yaml").write_text(textwrap.dedent(EXPERIMENTS))
+def micro_run(tmp_path_factory, micro_config):
     run_dir = tmp_path_factory.mktemp("report-run")
-    assert main(["run", "--run-dir", str(run_dir), "--checkpoints", str(root / "checkpoints.yaml"),
-                 "--experiments", str(root / "experiments.yaml"), "--tasks-dir", str(project_root() / "tasks"),
-                 "--no-progress"]) == 0
+    assert main(["run", "--run-dir", str(run_dir), *micro_config(EXPERIMENTS, SUITES)]) == 0
     return run_dir
 
 

@@ -8,23 +8,18 @@ tests/test_end_to_end.py, so a session running both builds it once.
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pandas as pd
 import pytest
-from scale_helpers import EXPERIMENTS, N_CHECKPOINTS, SUITES, fork_cli, read_table
+from scale_helpers import EXPERIMENTS, N_CHECKPOINTS, fork_cli, read_table
 
 from pipeline.cli import main
 from pipeline.paths import project_root
 
 
 @pytest.fixture(scope="session")
-def config_args(tmp_path_factory) -> list[str]:
-    root = tmp_path_factory.mktemp("scale-config")
-    (root / "checkpoints.yaml").write_text(textwrap.dedent(SUITES))
-    (root / "experiments.yaml").write_text(textwrap.dedent(EXPERIMENTS))
-    args = ["--checkpoints", str(root / "checkpoints.yaml"), "--experiments", str(root / "experiments.yaml"),
-            "--tasks-dir", str(project_root() / "tasks"), "--no-progress"]
+def config_args(micro_config) -> list[str]:
+    args = micro_config(EXPERIMENTS)
     for suite in ("micro-weak", "micro"):
         assert main(["suite", "build", suite, *args[:-1], "--no-progress"]) == 0
     return args

@@ -12,20 +12,6 @@ import pandas as pd
 
 from pipeline.paths import project_root
 
-SUITES = """
-suites:
-  micro:
-    kind: local
-    model: {layers: 1, hidden: 32, heads: 2, vocab_size: 512, seq_len: 64}
-    corpus: {max_chars: 150000}
-    train: {steps: 12, batch_size: 4, lr: 3.0e-3, log_spaced_until: 8, evenly_spaced: 2}
-    weak: micro-weak
-  micro-weak:
-    kind: local
-    model: {layers: 1, hidden: 8, heads: 2, vocab_size: 512, seq_len: 64}
-    corpus: {max_chars: 150000}
-    train: {steps: 2, batch_size: 4, lr: 3.0e-3, evenly_spaced: 1}
-"""
 # Small on purpose: 7 checkpoints x (features + ceiling + w2s head) + the weak supervisor.
 EXPERIMENTS = """
 experiments:

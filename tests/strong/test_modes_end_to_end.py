@@ -1,7 +1,5 @@
 """`w2s run --mode lora|full --loss ...` end to end on a micro suite (the one test_end_to_end builds)."""
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,20 +9,6 @@ from pipeline.config import load_tasks
 from pipeline.store import Store
 from pipeline.tasks.registry import load_task
 
-SUITES = """
-suites:
-  micro:
-    kind: local
-    model: {layers: 1, hidden: 32, heads: 2, vocab_size: 512, seq_len: 64}
-    corpus: {max_chars: 150000}
-    train: {steps: 12, batch_size: 4, lr: 3.0e-3, log_spaced_until: 8, evenly_spaced: 2}
-    weak: micro-weak
-  micro-weak:
-    kind: local
-    model: {layers: 1, hidden: 8, heads: 2, vocab_size: 512, seq_len: 64}
-    corpus: {max_chars: 150000}
-    train: {steps: 2, batch_size: 4, lr: 3.0e-3, evenly_spaced: 1}
-"""
 EXPERIMENTS = """
 experiments:
   default:
@@ -48,14 +32,8 @@ experiments:
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory):
-    root = tmp_path_factory.mktemp("config")
-    (root / "checkpoints.yaml").write_text(textwrap.dedent(SUITES))
-    (root / "experiments.yaml").write_text(textwrap.dedent(EXPERIMENTS))
-    from pipeline.paths import project_root
-
-    return ["--checkpoints", str(root / "checkpoints.yaml"), "--experiments", str(root / "experiments.yaml"),
-            "--tasks-dir", str(project_root() / "tasks"), "--no-progress"]
+def config(micro_config):
+    return micro_config(EXPERIMENTS)
 
 
 def _check_run(run_dir, mode, losses):
