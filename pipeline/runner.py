@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from . import __version__
 from .checkpoints.dedupe import DuplicateWeights
-from .checkpoints.loading import load_backbone, resolve
+from .checkpoints.loading import inference_device, load_backbone, resolve
+from .checkpoints.prefetch import Prefetcher
 from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
 from .config import BOW_WEAK, Experiment, Suite, TaskSpec, finetune_settings
 from .data.fetch import PACKAGES, sha256_of
@@ -149,7 +150,7 @@ class Runner:
         missing = [t for t in tasks if t not in out]
         if not missing:
             return out
-        model, tokenizer = load_backbone(ckpt)
+        model, tokenizer = load_backbone(ckpt, device=inference_device())
         for t in missing:
             started = time.time()
             plan = tasks[t]
@@ -319,6 +320,9 @@ class Runner:
             }, {"test_proba": proba["test"]})
             self.stats.computed += 1
 
+    def has_work(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan], weak_units: dict) -> bool:
+        return not all(self.store.is_done(HEAD, k) for k in self.head_keys(ckpt, tasks, weak_units).values())
+
     def head_keys(self, ckpt: Checkpoint, tasks: dict[str, TaskPlan],
                   weak_units: dict[tuple[str, int], dict]) -> dict[tuple[str, int, str], str]:
         fkeys = self.feature_keys(ckpt, tasks)
@@ -349,51 +353,62 @@ class Runner:
         tasks = {t: plan_task(self.task_specs[t], exp) for t in exp.tasks}
         self.coord.write_manifest(lambda: self._write_manifest(strong, weak, tasks))
 
+        phases = {"plan": time.time() - started}
         weak_units = self.coord.weak_units(lambda: self._weak_units(weak, tasks), weak, tasks)
+        phases["weak"] = time.time() - started - sum(phases.values())
         outcomes: dict[str, str] = {}
         resolved: list[Checkpoint] = []
         twins = DuplicateWeights()  # byte-identical branches share the first one's results
+        prefetch = Prefetcher(needs_work=lambda c: self.has_work(c, tasks, weak_units))
         bar = tqdm(self.coord.checkpoints(strong), total=len(strong), desc="checkpoints", unit="ckpt",
                    disable=not self.progress, dynamic_ncols=True)
-        for ckpt in bar:
-            bar.set_postfix_str(ckpt.revision)
-            try:
-                ckpt = twins.mark(resolve(ckpt))
-                resolved.append(ckpt)
-                self.coord.work_on(ckpt, lambda: self._strong_units(ckpt, tasks, weak_units))
-                outcomes[ckpt.revision] = ""
-            except KeyboardInterrupt:
-                raise
-            except GaveUp as exc:  # failed before and not retried now: no new attempt to count
-                self.stats.failed += 1
-                self.stats.failures.append(f"{ckpt.label}: {exc.reason}")
-                outcomes[ckpt.revision] = exc.reason
-                if ckpt not in resolved:
+        try:
+            for position, ckpt in enumerate(bar):
+                bar.set_postfix_str(ckpt.revision)
+                # the next checkpoint no other worker holds downloads while this one computes
+                prefetch.ahead(next((c for c in strong[position + 1:] if self.coord.may_take(c)), None))
+                try:
+                    ckpt = twins.mark(prefetch.take(ckpt))
                     resolved.append(ckpt)
-            except Exception as exc:  # one bad checkpoint must not stop the study
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-                self.store.record_failure("checkpoint", stable_hash(ckpt.identity()), {
-                    "suite": ckpt.suite, "revision": ckpt.revision, "step": ckpt.step,
-                    "error": reason, "traceback": traceback.format_exc()[-4000:]})
-                self.stats.failed += 1
-                self.stats.failures.append(f"{ckpt.label}: {reason}")
-                outcomes[ckpt.revision] = reason
-                if ckpt not in resolved:
-                    resolved.append(ckpt)
-        bar.close()
+                    self.coord.work_on(ckpt, lambda: self._strong_units(ckpt, tasks, weak_units))
+                    outcomes[ckpt.revision] = ""
+                except KeyboardInterrupt:
+                    raise
+                except GaveUp as exc:  # failed before and not retried now: no new attempt to count
+                    self.stats.failed += 1
+                    self.stats.failures.append(f"{ckpt.label}: {exc.reason}")
+                    outcomes[ckpt.revision] = exc.reason
+                    if ckpt not in resolved:
+                        resolved.append(ckpt)
+                except Exception as exc:  # one bad checkpoint must not stop the study
+                    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    self.store.record_failure("checkpoint", stable_hash(ckpt.identity()), {
+                        "suite": ckpt.suite, "revision": ckpt.revision, "step": ckpt.step,
+                        "error": reason, "traceback": traceback.format_exc()[-4000:]})
+                    self.stats.failed += 1
+                    self.stats.failures.append(f"{ckpt.label}: {reason}")
+                    outcomes[ckpt.revision] = reason
+                    if ckpt not in resolved:
+                        resolved.append(ckpt)
+        finally:
+            bar.close()
+            prefetch.close()
 
+        phases["checkpoints"] = time.time() - started - sum(phases.values())
         rows = []
         for ckpt in resolved:
             keys = self.head_keys(ckpt, tasks, weak_units) if not outcomes.get(ckpt.revision) else {}
             rows.append((ckpt, keys, outcomes.get(ckpt.revision, "")))
         table = build_table(rows, tasks, weak, weak_units, exp, self.store)
         if not self.coord.writes_outputs():  # a pass that left work to others, or not the last worker
+            phases["report"] = time.time() - started - sum(phases.values())
             return RunOutcome(table, self.stats, [self.store.output_path("pgr_vs_step.csv")],
-                              time.time() - started, weak, weak_units)
+                              time.time() - started, weak, weak_units, phases)
         paths = write_table(table, self.store)
         paths.append(plot_pgr_vs_step(table, self.store.output_path("pgr_vs_step.png"),
                                       title=f"{self.name}: {exp.suite} (weak: {weak.label})"))
-        return RunOutcome(table, self.stats, paths, time.time() - started, weak, weak_units)
+        phases["report"] = time.time() - started - sum(phases.values())
+        return RunOutcome(table, self.stats, paths, time.time() - started, weak, weak_units, phases)
 
     def _write_manifest(self, strong: list[Checkpoint], weak: Checkpoint, tasks: dict[str, TaskPlan]) -> None:
         previous = self.store.read_manifest() or {}
@@ -424,6 +439,7 @@ class RunOutcome:
     seconds: float
     weak: Checkpoint
     weak_units: dict
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: plan, weak, checkpoints, report
 
     def summary_text(self) -> str:
         s = self.stats

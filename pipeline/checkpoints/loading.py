@@ -91,14 +91,57 @@ def resolve(checkpoint: Checkpoint, allow_pickle: bool | None = None) -> Checkpo
     return replace(checkpoint, commit_sha=commit, local_path=folder)
 
 
+# The files that make a tokenizer; identical bytes mean identical token ids for every text.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                   "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model", "spiece.model",
+                   "sentencepiece.bpe.model", "chat_template.jinja")
+_TOKENIZERS: dict[str, object] = {}
+
+
+def tokenizer_fingerprint(folder: Path, trust_remote_code: bool = False) -> str:
+    """sha256 over a checkpoint's tokenizer files: every revision of a Pythia or OLMo suite ships
+    the same ones, so all of them share one tokenizer object (and its cached token ids)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"remote_code={trust_remote_code}\n".encode())
+    for name in TOKENIZER_FILES:
+        path = Path(folder) / name
+        if path.is_file():
+            digest.update(f"{name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_tokenizer(checkpoint: Checkpoint, trust_remote_code: bool | None = None):
+    """The checkpoint's tokenizer, loaded once per distinct set of tokenizer files."""
+    from transformers import AutoTokenizer
+
+    trust_remote_code = checkpoint.trust_remote_code if trust_remote_code is None else trust_remote_code
+    if checkpoint.local_path is None:
+        raise RevisionUnavailable(f"{checkpoint.label}: resolve() it before loading")
+    key = tokenizer_fingerprint(checkpoint.local_path, trust_remote_code)
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = AutoTokenizer.from_pretrained(checkpoint.local_path, trust_remote_code=trust_remote_code)
+    return _TOKENIZERS[key]
+
+
+def inference_device():
+    """Where frozen features are computed: this process's GPU when it has one (each shard rank
+    sees only its own), else the CPU."""
+    import torch
+
+    return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+
+
 def load_backbone(checkpoint: Checkpoint, dtype=None, trust_remote_code: bool | None = None,
-                  allow_pickle: bool | None = None):
+                  allow_pickle: bool | None = None, device=None):
     """The model without its LM head (its hidden states are the features) and its tokenizer.
 
     Pickled weights and repo code run arbitrary code, so both stay off unless the suite opts in.
+    The key/value cache is switched off: features need one forward pass, never generation.
     """
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     trust_remote_code = checkpoint.trust_remote_code if trust_remote_code is None else trust_remote_code
@@ -111,6 +154,9 @@ def load_backbone(checkpoint: Checkpoint, dtype=None, trust_remote_code: bool | 
     model = AutoModel.from_pretrained(checkpoint.local_path, dtype=dtype or torch.float32,
                                       use_safetensors=None if allow_pickle else True,
                                       trust_remote_code=trust_remote_code)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint.local_path, trust_remote_code=trust_remote_code)
+    if hasattr(model.config, "use_cache"):
+        model.config.use_cache = False
+    if device is not None:
+        model.to(device)
     model.eval()
-    return model, tokenizer
+    return model, load_tokenizer(checkpoint, trust_remote_code)

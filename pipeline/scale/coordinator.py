@@ -180,6 +180,13 @@ class Coordinator:
                 self.store.clear_failure("checkpoint", failure_key)
         return True
 
+    def may_take(self, ckpt) -> bool:
+        """Whether this worker may end up computing `ckpt` (no one else holds a live claim on it):
+        the one worth prefetching."""
+        key = checkpoint_claim_key(ckpt.suite, ckpt.repo, ckpt.revision)
+        view = self.claims.view("checkpoint", key)
+        return view is None or view.dead or self.claims.holds("checkpoint", key)
+
     def writes_outputs(self) -> bool:
         """True for the one process that writes this run's table and plot: the main rank of the last
         worker to finish, in a pass that left nothing to others."""

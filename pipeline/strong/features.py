@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -20,9 +23,29 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
     raise ValueError(f"unknown pooling '{pooling}'")
 
 
+_TOKEN_IDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_MAX_LISTS_PER_TOKENIZER = 256
+
+
 def tokenize(tokenizer, texts: list[str], max_tokens: int) -> list[list[int]]:
-    """One truncation rule for every tokenizer: the first max_tokens tokens of each text."""
-    return tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=False)["input_ids"]
+    """One truncation rule for every tokenizer: the first max_tokens tokens of each text.
+
+    Computed once per tokenizer object and text list: `loading.load_tokenizer` hands every
+    checkpoint with identical tokenizer files the same object, so a suite's hundreds of
+    revisions tokenize each task once. The lists are shared: callers must not modify them.
+    """
+    digest = hashlib.sha256(f"{max_tokens}\x00{len(texts)}\x00".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    cached = _TOKEN_IDS.setdefault(tokenizer, {})
+    key = digest.hexdigest()
+    if key not in cached:
+        if len(cached) >= _MAX_LISTS_PER_TOKENIZER:
+            cached.pop(next(iter(cached)))
+        cached[key] = tokenizer(list(texts), truncation=True, max_length=max_tokens,
+                                add_special_tokens=False)["input_ids"]
+    return cached[key]
 
 
 def batches_by_length(lengths: list[int], batch_size: int) -> list[np.ndarray]:

@@ -116,6 +116,7 @@ def train_and_predict(model: BinaryClassifier, tokenizer, texts: list[str], targ
     step, last_loss = 0, math.nan
     bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=False, dynamic_ncols=True)
     model.train()
+    loop_started = time.time()
     for epoch in range(settings["epochs"]):
         sampler.set_epoch(epoch)
         for batch in loader:
@@ -136,12 +137,14 @@ def train_and_predict(model: BinaryClassifier, tokenizer, texts: list[str], targ
                 bar.update(1)
                 bar.set_postfix(loss=f"{last_loss:.3f}")
     bar.close()
+    loop_seconds = time.time() - loop_started
     if not math.isfinite(last_loss):
         raise FloatingPointError(f"{desc}: training loss is {last_loss}")
     predictions = {name: predict(accelerator, model, tokenizer, t, settings["eval_batch_size"], max_tokens)
                    for name, t in predict_on.items()}
     accelerator.free_memory()
     return predictions, {"steps": step, "final_loss": last_loss, "train_seconds": time.time() - started,
+                         "loop_seconds": loop_seconds,
                          "n_train": len(texts), "precision": training_precision()}
 
 

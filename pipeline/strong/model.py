@@ -132,10 +132,8 @@ def build_classifier(backbone: nn.Module, mode: str, pooling: str, lora=None,
 
 def load_classifier(checkpoint, mode: str, pooling: str, lora=None, gradient_checkpointing: bool = False,
                     dtype: torch.dtype | None = None):
-    """A fresh classifier from a resolved checkpoint, and its tokenizer with a pad id set."""
+    """A fresh classifier from a resolved checkpoint, and its tokenizer (`pad_id_of` gives a pad id)."""
     from ..checkpoints.loading import load_backbone
 
-    backbone, tokenizer = load_backbone(checkpoint, dtype=dtype)
-    if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
-        tokenizer.pad_token = tokenizer.eos_token  # GPT-2 has none; the mask makes the choice moot
+    backbone, tokenizer = load_backbone(checkpoint, dtype=dtype)  # the tokenizer is shared: never mutate it
     return build_classifier(backbone, mode, pooling, lora, gradient_checkpointing), tokenizer

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -29,17 +30,20 @@ class TaskData:
     examples: tuple[Example, ...]
     digest: str
 
-    @property
+    # Built once: the runner reads them per checkpoint and per unit.
+    @cached_property
     def labels(self) -> np.ndarray:
-        return np.array([e.label for e in self.examples], dtype=np.int64)
+        labels = np.array([e.label for e in self.examples], dtype=np.int64)
+        labels.flags.writeable = False
+        return labels
 
-    @property
-    def doc_ids(self) -> list[str]:
-        return [e.doc_id for e in self.examples]
+    @cached_property
+    def doc_ids(self) -> tuple[str, ...]:
+        return tuple(e.doc_id for e in self.examples)
 
-    @property
-    def texts(self) -> list[str]:
-        return [e.text for e in self.examples]
+    @cached_property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(e.text for e in self.examples)
 
 
 def make_task_data(task_id: str, version: int, examples: list[Example]) -> TaskData:
