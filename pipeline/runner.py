@@ -25,6 +25,7 @@ from .checkpoints.prefetch import Prefetcher
 from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
 from .config import BOW_WEAK, Experiment, Suite, TaskSpec, finetune_settings
 from .data.fetch import PACKAGES, sha256_of
+from .errors import UserError
 from .paths import data_dir, project_root
 from .scale.coordinator import Coordinator, GaveUp
 from .store import Store, stable_hash
@@ -354,7 +355,7 @@ class Runner:
         self.coord.write_manifest(lambda: self._write_manifest(strong, weak, tasks))
 
         phases = {"plan": time.time() - started}
-        weak_units = self.coord.weak_units(lambda: self._weak_units(weak, tasks), weak, tasks)
+        weak_units = self._weak_or_stop(weak, tasks)
         phases["weak"] = time.time() - started - sum(phases.values())
         outcomes: dict[str, str] = {}
         resolved: list[Checkpoint] = []
@@ -410,6 +411,21 @@ class Runner:
         phases["report"] = time.time() - started - sum(phases.values())
         return RunOutcome(table, self.stats, paths, time.time() - started, weak, weak_units, phases)
 
+    def _weak_or_stop(self, weak: Checkpoint, tasks: dict[str, TaskPlan]) -> dict[tuple[str, int], dict]:
+        """Every checkpoint needs the weak supervisor, so its failure ends the run: as one line
+        naming it (a corrupt or unloadable weak checkpoint), with the traceback kept in the store."""
+        try:
+            return self.coord.weak_units(lambda: self._weak_units(weak, tasks), weak, tasks)
+        except (UserError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            key = stable_hash({"weak": weak.identity()})
+            self.store.record_failure("weak", key, {"suite": weak.suite, "revision": weak.revision,
+                                                    "error": reason, "traceback": traceback.format_exc()[-4000:]})
+            raise UserError(f"weak supervisor {weak.label} ({weak.local_path or weak.repo}) failed: {reason} "
+                            f"(traceback: {self.store.failure_path('weak', key)})") from None
+
     def _write_manifest(self, strong: list[Checkpoint], weak: Checkpoint, tasks: dict[str, TaskPlan]) -> None:
         previous = self.store.read_manifest() or {}
         downloads = data_dir() / "downloads"
@@ -451,9 +467,14 @@ class RunOutcome:
         for (task, loss), part in done.groupby(["task", "loss"]):
             final = part[part.step == part.step.max()]
             name = task if done.loss.nunique() == 1 else f"{task} [{loss}]"
+            # a flagged seed's PGR divides by a gap that is not there: the table keeps it, the mean does not
+            usable = final[(final.pgr_flag.fillna("") == "") & np.isfinite(final.pgr.astype(float))]
+            pgr_text = f"{usable.pgr.mean():.2f}" if len(usable) else "undefined"
+            flagged = len(final) - len(usable)
             lines.append(f"  {name}: acc_weak {final.acc_weak.mean():.3f}, final ceiling "
                          f"{final.acc_ceiling.mean():.3f}, final w2s {final.acc_w2s.mean():.3f}, "
-                         f"final PGR {final.pgr.mean():.2f} (mean of {len(final)} seed(s))")
+                         f"final PGR {pgr_text} (mean of {len(usable)} of {len(final)} seed(s)"
+                         + (f"; {flagged} flagged, see pgr_flag)" if flagged else ")"))
             if final.acc_ceiling.mean() <= final.acc_weak.mean():
                 lines.append(f"  warning: {name}: the weak supervisor is not below the final ceiling; PGR is not meaningful")
         return "\n".join(lines)

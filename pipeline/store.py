@@ -108,7 +108,7 @@ class Store:
     def _arrays_path(self, kind: str, key: str) -> Path:
         return self.root / "units" / kind / f"{key}.npz"
 
-    def _failure_path(self, kind: str, key: str) -> Path:
+    def failure_path(self, kind: str, key: str) -> Path:
         return self.root / "failed" / kind / f"{key}.json"
 
     def is_done(self, kind: str, key: str) -> bool:
@@ -149,7 +149,7 @@ class Store:
         who = {"worker": self.worker} if self.worker else {}
         listed = {"arrays": sorted(arrays)} if arrays else {}
         atomic_write_json(self._record_path(kind, key), {**record, **who, **listed, "kind": kind, "key": key})
-        self._failure_path(kind, key).unlink(missing_ok=True)
+        self.failure_path(kind, key).unlink(missing_ok=True)
         self._log({"event": "unit", "kind": kind, "key": key, "seconds": record.get("seconds")})
 
     def _log(self, entry: dict) -> None:
@@ -190,17 +190,17 @@ class Store:
         history = (previous.get("errors") or ([previous["error"]] if previous.get("error") else []))
         if "error" in info:
             history = [*history, info["error"]][-10:]
-        atomic_write_json(self._failure_path(kind, key), {
+        atomic_write_json(self.failure_path(kind, key), {
             **info, "kind": kind, "key": key, "attempts": attempts, "errors": history, "time": time.time(),
             **({"worker": self.worker} if self.worker else {})})
         self._log({"event": "failure", "kind": kind, "key": key, "error": info.get("error")})
 
     def clear_failure(self, kind: str, key: str) -> None:
-        self._failure_path(kind, key).unlink(missing_ok=True)
+        self.failure_path(kind, key).unlink(missing_ok=True)
 
     def read_failure(self, kind: str, key: str) -> dict | None:
         try:
-            return json.loads(self._failure_path(kind, key).read_text())
+            return json.loads(self.failure_path(kind, key).read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 

@@ -11,7 +11,11 @@ then only ever cuts passage words, never the part the label is about.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import socket
+import urllib.parse
 from pathlib import Path
 
 from ..config import HFSource, TaskSpec
@@ -19,6 +23,9 @@ from ..errors import DataUnavailable
 from ..paths import data_dir, project_root
 from .examples import Example, TaskData, dedupe, make_task_data, truncate_words, word_budget
 from .splits import unit_hash
+
+
+HUB_PROBE_SECONDS = 5
 
 
 def _digest(text: str) -> str:
@@ -76,12 +83,36 @@ def _local_files(files: str | list[str]) -> list[str]:
     return [str(f if Path(f).is_absolute() else project_root() / f) for f in files]
 
 
+@functools.lru_cache(maxsize=None)
+def hub_unreachable(endpoint: str, offline: bool) -> str | None:
+    """Why the Hub cannot be reached, found within seconds; None when it can be, when
+    HF_HUB_OFFLINE is set (datasets then reads its cache) or when a proxy decides.
+
+    Without it an offline machine waits minutes for `datasets`' retries before the same error.
+    """
+    if offline or any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    url = urllib.parse.urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as exc:
+        return f"{url.hostname}:{port} is unreachable ({exc.strerror or exc})"
+    return None
+
+
 def hf_rows(source: HFSource):
     """(split, row index, row) for each row of the declared splits, in the dataset's order."""
     from datasets import load_dataset
     from datasets.utils.logging import disable_progress_bar
+    from huggingface_hub import constants
 
     disable_progress_bar()
+    if not source.data_files:
+        why = hub_unreachable(constants.ENDPOINT, constants.HF_HUB_OFFLINE)
+        if why:
+            raise DataUnavailable(f"{source.repo}@{source.revision}: the Hub {why}; set HF_HUB_OFFLINE=1 to read "
+                                  "the HF datasets cache, or point the task's data_files at a local copy")
     for split in source.splits:
         try:
             if source.data_files:

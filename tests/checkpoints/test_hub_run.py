@@ -82,3 +82,30 @@ def test_hub_run_matches_local_folder_run(hf_cache, tmp_path):
     assert "RevisionUnavailable" in reason and f"{REPO}@step4" in reason and "HF_HUB_OFFLINE" in reason
     (failure,) = store.failures()
     assert failure["revision"] == "step4" and failure["error"] == reason
+
+
+def test_a_corrupt_weak_checkpoint_stops_the_run_with_one_line(hf_cache, tmp_path):
+    """Every checkpoint needs the weak supervisor: its failure is one error naming it, not a traceback."""
+    import pytest
+
+    from pipeline.checkpoints.suites import suite_checkpoints
+    from pipeline.errors import UserError
+
+    suites = {"tiny-local": LOCAL, "tiny-hub": HUB}
+    built = {c.revision: c.local_path for c in suite_checkpoints("tiny-local", suites, progress=False)}
+    for revision in ("step1", "step2"):
+        folder = tmp_path / revision
+        folder.mkdir()
+        for f in built[revision].iterdir():
+            (folder / f.name).write_bytes(f.read_bytes())
+        if revision == "step1":  # the weak supervisor's weights, cut short by a failed download
+            weights = folder / "model.safetensors"
+            weights.write_bytes(weights.read_bytes()[:1000])
+        hf_cache.add(REPO, revision, folder)
+    run_dir = tmp_path / "run"
+    with pytest.raises(UserError) as err:
+        Runner("hub", _experiment("tiny-hub"), suites, load_tasks(), run_dir, progress=False).run()
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("weak supervisor tiny-hub@step1 (")
+    failure = Store(run_dir).failures("weak")
+    assert len(failure) == 1 and failure[0]["revision"] == "step1" and "Traceback" in failure[0]["traceback"]

@@ -130,6 +130,23 @@ def test_hub_path_passes_repo_revision_and_split(monkeypatch):
     assert len(data.examples) > 0 and all(e.id.split("/")[0] in spec.source.splits for e in data.examples)
 
 
+def test_an_unreachable_hub_is_one_line_at_once_not_minutes_of_retries(monkeypatch):
+    import datasets
+    from huggingface_hub import constants
+
+    from pipeline.errors import DataUnavailable
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # a user who did not set it
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    called = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: called.append(args))
+    with pytest.raises(DataUnavailable, match=r"allenai/sciq@.*127\.0\.0\.1:9 is unreachable.*HF_HUB_OFFLINE=1"):
+        load_task(load_tasks()["sciq"])
+    assert called == []
+
+
 def test_unreachable_dataset_is_one_clear_line(tmp_path):
     from pipeline.errors import DataUnavailable
 
