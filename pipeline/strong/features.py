@@ -78,14 +78,31 @@ def forward_hidden(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
 @torch.inference_mode()
 def extract_features(model, tokenizer, texts: list[str], pooling: str, max_tokens: int,
                      batch_size: int, desc: str = "features", progress: bool = True) -> np.ndarray:
+    """Pooled last hidden states, longest batches first. `batch_size` is where it starts: a
+    batch that runs out of GPU memory is halved (and so is every later one) until it fits,
+    so one setting serves a 14M and a 7B model."""
     token_ids = tokenize(tokenizer, texts, max_tokens)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     batches = batches_by_length([len(t) for t in token_ids], batch_size)
+    limit = batch_size
     for idx in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False, dynamic_ncols=True):
-        ids, mask = pad_batch([token_ids[i] for i in idx], pad_id)
-        ids, mask = ids.to(device), mask.to(device)
-        pooled = pool(forward_hidden(model, ids, mask), mask, pooling)
-        out[idx] = pooled.float().cpu().numpy()
+        start = 0
+        while start < len(idx):
+            part = idx[start:start + limit]
+            ids, mask = pad_batch([token_ids[i] for i in part], pad_id)
+            ids, mask = ids.to(device), mask.to(device)
+            try:
+                pooled = pool(forward_hidden(model, ids, mask), mask, pooling)
+            except torch.OutOfMemoryError:
+                if limit == 1:
+                    raise
+                del ids, mask
+                limit = max(1, limit // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            out[part] = pooled.float().cpu().numpy()
+            start += len(part)
     return out
