@@ -370,6 +370,9 @@ class Runner:
                 prefetch.ahead(next((c for c in strong[position + 1:] if self.coord.may_take(c)), None))
                 try:
                     ckpt = twins.mark(prefetch.take(ckpt))
+                    if ckpt.duplicate_of is not None:
+                        self.store.record_duplicate(ckpt.suite, ckpt.revision, ckpt.commit_sha,
+                                                    ckpt.duplicate_of.identity())
                     resolved.append(ckpt)
                     self.coord.work_on(ckpt, lambda: self._strong_units(ckpt, tasks, weak_units))
                     outcomes[ckpt.revision] = ""

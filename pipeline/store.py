@@ -214,6 +214,21 @@ class Store:
                 continue  # cleared or replaced by another worker while listing
         return out
 
+    # -- byte-identical twins ----------------------------------------------------------------
+    def record_duplicate(self, suite: str, revision: str, commit_sha: str | None, original: dict) -> None:
+        """A twin has no units of its own; this note lets `w2s status` count it with its original."""
+        atomic_write_json(self.root / "duplicates" / f"{stable_hash([suite, revision])}.json",
+                          {"suite": suite, "revision": revision, "commit_sha": commit_sha, "duplicate_of": original})
+
+    def duplicates(self) -> list[dict]:
+        out = []
+        for path in sorted((self.root / "duplicates").glob("*.json")):
+            try:
+                out.append(json.loads(path.read_text()))
+            except (FileNotFoundError, json.JSONDecodeError):
+                continue
+        return out
+
     # -- outputs ----------------------------------------------------------------------------
     def output_path(self, name: str) -> Path:
         return self.root / name

@@ -72,6 +72,9 @@ class MirrorStore(Store):
     def write_manifest(self, manifest) -> None:
         pass
 
+    def record_duplicate(self, *args) -> None:
+        pass
+
 
 def checkpoint_claim_key(suite: str, repo: str, revision: str) -> str:
     """Known before resolving, identical for every worker of a run, and recomputable from the manifest."""

@@ -99,6 +99,8 @@ def read_status(run_dir: str | Path) -> RunStatus:
         seconds[ident] = seconds.get(ident, 0.0) + float(r.get("seconds") or 0)
 
     by_sha = {ident[2]: ident for ident in heads if ident[2]}
+    by_name = {ident[:2]: ident for ident in heads}
+    twins = {(d.get("suite"), d.get("revision")): _identity(d.get("duplicate_of") or {}) for d in store.duplicates()}
 
     me = this_process()
     timeout = claim_timeout()
@@ -109,8 +111,13 @@ def read_status(run_dir: str | Path) -> RunStatus:
     for c in manifest.get("checkpoints", []):
         state = CheckpointState(suite, c["revision"], c.get("step"))
         ident = _identity(c)
-        if ident not in heads and c.get("commit_sha") in by_sha:
-            ident = by_sha[c["commit_sha"]]  # a byte-identical twin: its units are its original's
+        if ident not in heads and (suite, c["revision"]) in twins:
+            ident = twins[(suite, c["revision"])]  # a byte-identical twin: its units are its original's
+        elif ident not in heads and c.get("commit_sha") in by_sha:
+            ident = by_sha[c["commit_sha"]]
+        elif ident not in heads and not c.get("commit_sha"):
+            # not pinned when the manifest was written (offline, no listing): the commit it resolved to
+            ident = by_name.get((c.get("repo"), c["revision"]), ident)
         claim = claims.get(checkpoint_claim_key(suite, c["repo"], c["revision"]))
         state.failure = failures.get((suite, c["revision"]))
         state.seconds = seconds.get(ident, 0.0)

@@ -83,6 +83,13 @@ def test_hub_run_matches_local_folder_run(hf_cache, tmp_path):
     (failure,) = store.failures()
     assert failure["revision"] == "step4" and failure["error"] == reason
 
+    # `w2s status` counts the twin with its original (done), not as pending
+    from pipeline.scale.status import read_status
+
+    states = {c.revision: set(c.by_task.values()) for c in read_status(hub_dir).checkpoints}
+    assert states == {"step0": {"done"}, "step1": {"done"}, "step2": {"done"}, "step3": {"done"},
+                      "step4": {"failed"}}
+
 
 def test_a_corrupt_weak_checkpoint_stops_the_run_with_one_line(hf_cache, tmp_path):
     """Every checkpoint needs the weak supervisor: its failure is one error naming it, not a traceback."""
