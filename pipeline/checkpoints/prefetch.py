@@ -1,7 +1,7 @@
 """Fetch the next checkpoint while the current one computes.
 
 Resolving a Hub revision downloads its weights, and a first load reads them from disk: both
-are I/O that can overlap the forward passes of the checkpoint before. One background thread
+are I/O that can overlap the forward passes of the checkpoint before. A background thread
 resolves the next checkpoint and reads its weight files once (into the page cache), so the
 main loop finds them local and warm. Nothing is loaded into memory twice and nothing is
 claimed: a checkpoint another worker takes was merely downloaded, which a later run reuses.
@@ -10,7 +10,8 @@ claimed: a checkpoint another worker takes was merely downloaded, which a later 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
 
 from .loading import resolve, weight_files
 from .suites import Checkpoint
@@ -33,9 +34,11 @@ def fetch(checkpoint: Checkpoint, needs_work: Callable[[Checkpoint], bool] | Non
 
 
 class Prefetcher:
+    """Fetches run in daemon threads, so an interrupted run exits at once instead of waiting for
+    a download to finish (huggingface_hub resumes a partial download next time)."""
+
     def __init__(self, needs_work: Callable[[Checkpoint], bool] | None = None):
         self.needs_work = needs_work
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="w2s-prefetch")
         self._ahead: dict[tuple[str, str], Future] = {}
 
     def ahead(self, checkpoint: Checkpoint | None) -> None:
@@ -43,8 +46,20 @@ class Prefetcher:
         if checkpoint is None:
             return
         key = (checkpoint.suite, checkpoint.revision)
-        if key not in self._ahead:
-            self._ahead[key] = self._pool.submit(fetch, checkpoint, self.needs_work)
+        if key in self._ahead:
+            return
+        future: Future = Future()
+        self._ahead[key] = future
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fetch(checkpoint, self.needs_work))
+            except BaseException as exc:  # handed to whoever takes it
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name=f"w2s-prefetch-{checkpoint.revision}", daemon=True).start()
 
     def take(self, checkpoint: Checkpoint) -> Checkpoint:
         """The resolved checkpoint: from the background fetch when one was started, else now."""
@@ -55,4 +70,3 @@ class Prefetcher:
         for future in self._ahead.values():
             future.cancel()
         self._ahead.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)

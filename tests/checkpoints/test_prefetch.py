@@ -35,7 +35,7 @@ def test_fetch_runs_in_the_background_and_overlaps_the_caller(monkeypatch):
     with pytest.raises(RevisionUnavailable, match="gone"):  # the fetch's error reaches the taker
         prefetcher.take(_ckpt("step1"))
     assert time.perf_counter() - started < 0.75
-    assert seen == ["w2s-prefetch_0"]
+    assert seen == ["w2s-prefetch-step1"]
     prefetcher.close()
 
 
@@ -74,3 +74,22 @@ def test_revisions_with_identical_tokenizer_files_share_one_tokenizer_and_its_id
     (other / "tokenizer_config.json").write_text(config.replace("{", '{"model_max_length": 77, ', 1))
     hf_cache.add(REPO, "step3", other)
     assert load_tokenizer(resolve(_ckpt("step3"))) is not tokenizer
+
+
+def test_a_download_in_flight_does_not_hold_up_exit():
+    """Ctrl-C during a long download: the process ends now, not when the download does."""
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from pipeline.checkpoints import prefetch\n"
+        "from pipeline.checkpoints.suites import Checkpoint\n"
+        "prefetch.resolve = lambda c: time.sleep(60)\n"
+        "p = prefetch.Prefetcher()\n"
+        "p.ahead(Checkpoint('s', 'r', 'step1', 1, None))\n"
+        "time.sleep(0.2)\n"
+        "p.close()\n")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=50)
+    assert time.perf_counter() - started < 20
