@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .checkpoints.dedupe import DuplicateWeights
+from .checkpoints.dedupe import DuplicateWeights, model_fingerprint
 from .checkpoints.loading import inference_device, load_backbone, resolve
 from .checkpoints.prefetch import Prefetcher
 from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
@@ -359,7 +359,7 @@ class Runner:
         phases["weak"] = time.time() - started - sum(phases.values())
         outcomes: dict[str, str] = {}
         resolved: list[Checkpoint] = []
-        twins = DuplicateWeights()  # byte-identical branches share the first one's results
+        twins = DuplicateWeights(model_fingerprint)  # byte-identical branches share the first one's results
         prefetch = Prefetcher(needs_work=lambda c: self.has_work(c, tasks, weak_units))
         bar = tqdm(self.coord.checkpoints(strong), total=len(strong), desc="checkpoints", unit="ckpt",
                    disable=not self.progress, dynamic_ncols=True)

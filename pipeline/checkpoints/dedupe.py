@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..data.fetch import sha256_of
 from ..store import stable_hash
-from .loading import RevisionUnavailable, weight_files
+from .loading import RevisionUnavailable, tokenizer_fingerprint, weight_files
 from .suites import Checkpoint
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -74,6 +74,17 @@ def weights_fingerprint(checkpoint: Checkpoint) -> str:
     if not hashes:
         raise RevisionUnavailable(f"{checkpoint.label}: no weight files to fingerprint")
     return _combine(hashes)
+
+
+def model_fingerprint(checkpoint: Checkpoint) -> str:
+    """Equal exactly when two resolved checkpoints give identical features: the same weights, and
+    the same config and tokenizer files (a re-upload that fixed the tokenizer is not a twin)."""
+    if checkpoint.local_path is None:
+        return weights_fingerprint(checkpoint)
+    config = Path(checkpoint.local_path) / "config.json"
+    return stable_hash({"weights": weights_fingerprint(checkpoint),
+                        "config": sha256_of(config) if config.is_file() else None,
+                        "tokenizer": tokenizer_fingerprint(checkpoint.local_path, checkpoint.trust_remote_code)})
 
 
 class DuplicateWeights:

@@ -49,6 +49,23 @@ def test_twins_are_mapped_to_their_first_occurrence(cache_with_twins):
     assert marked[2].weights_identity() == other.identity()
 
 
+def test_same_weights_with_another_tokenizer_or_config_are_not_twins(cache_with_twins, hf_cache, tmp_path):
+    """A re-upload that fixed the tokenizer gives other features: the run must compute it."""
+    from pipeline.checkpoints.dedupe import model_fingerprint
+
+    first, twin, _ = cache_with_twins
+    for name, edit in (("tokenizer.json", lambda t: t.replace('"merges"', '"merges" ', 1)),
+                       ("config.json", lambda t: t.replace("{", '{"use_cache": false, ', 1))):
+        changed = tmp_path / f"changed-{name}"
+        shutil.copytree(first.local_path, changed, symlinks=False)
+        (changed / name).write_text(edit((changed / name).read_text()))
+        hf_cache.add(REPO, f"step{4000 + len(name)}", changed)
+        other = resolve(_ckpt(f"step{4000 + len(name)}"))
+        assert weights_fingerprint(other) == weights_fingerprint(first)
+        assert model_fingerprint(other) != model_fingerprint(first)
+    assert model_fingerprint(twin) == model_fingerprint(first)  # a README does not count
+
+
 def test_cache_blobs_are_not_rehashed(cache_with_twins, monkeypatch):
     def no_hashing(path):
         raise AssertionError(f"rehashed {path}")
