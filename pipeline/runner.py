@@ -369,6 +369,7 @@ class Runner:
                 # the next checkpoint no other worker holds downloads while this one computes
                 prefetch.ahead(next((c for c in strong[position + 1:] if self.coord.may_take(c)), None))
                 try:
+                    self.coord.check_not_given_up(ckpt)  # out of attempts: not even fetched again
                     ckpt = twins.mark(prefetch.take(ckpt))
                     if ckpt.duplicate_of is not None:
                         self.store.record_duplicate(ckpt.suite, ckpt.revision, ckpt.commit_sha,

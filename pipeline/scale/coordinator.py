@@ -96,6 +96,7 @@ class Coordinator:
         self.wrote_outputs = False
         self._decisions: dict[tuple[str, str], tuple[str, str | None]] = {}
         self._failure_keys: dict[tuple[str, str], list[str]] = {}
+        self._failures: dict[tuple[str, str], dict] = {}
         self._registered = False
         self._manifest_written = False
         _ACTIVE.add(self)
@@ -154,7 +155,7 @@ class Coordinator:
         """The plan's checkpoints in order, each decided (claimed, deferred, given up) before the
         Runner works on it; the claim is released once the Runner is done with it."""
         self.deferred, self._decisions = [], {}
-        failures = self._failure_index() if self.launch.is_main else {}
+        failures = self._failures = self._failure_index() if self.launch.is_main else {}
         for ckpt in strong:
             key = checkpoint_claim_key(ckpt.suite, ckpt.repo, ckpt.revision)
             decision = self.launch.agree_on(f"checkpoint:{ckpt.suite}:{ckpt.revision}",
@@ -168,11 +169,16 @@ class Coordinator:
                 if decision[0] == MINE:
                     self.claims.release("checkpoint", key)
 
-    def work_on(self, ckpt, compute) -> bool:
-        """Run `compute` when this worker holds the checkpoint; False when another worker has it."""
+    def check_not_given_up(self, ckpt) -> None:
+        """Raise GaveUp for a checkpoint out of attempts, before anything (a fetch) is tried on it."""
         decision, detail = self._decisions.get((ckpt.suite, ckpt.revision), (MINE, None))
         if decision == GAVE_UP:
             raise GaveUp(detail or "failed before")
+
+    def work_on(self, ckpt, compute) -> bool:
+        """Run `compute` when this worker holds the checkpoint; False when another worker has it."""
+        self.check_not_given_up(ckpt)
+        decision, _ = self._decisions.get((ckpt.suite, ckpt.revision), (MINE, None))
         if decision == ELSEWHERE:
             return False
         if ckpt.duplicate_of is not None:
@@ -186,6 +192,8 @@ class Coordinator:
     def may_take(self, ckpt) -> bool:
         """Whether this worker may end up computing `ckpt` (no one else holds a live claim on it):
         the one worth prefetching."""
+        if self._gave_up(ckpt, self._failures) is not None:
+            return False
         key = checkpoint_claim_key(ckpt.suite, ckpt.repo, ckpt.revision)
         view = self.claims.view("checkpoint", key)
         return view is None or view.dead or self.claims.holds("checkpoint", key)
@@ -221,15 +229,22 @@ class Coordinator:
         self.launch.wait_together("wait-for-others", ready, self.poll)
 
     # -- decisions ----------------------------------------------------------------------------
-    def _decide(self, ckpt, key: str, failures: dict) -> tuple[str, str | None]:
+    def _gave_up(self, ckpt, failures: dict) -> str | None:
+        """Why a checkpoint is not tried again: out of attempts, or failed in this session."""
         failure = failures.get((ckpt.suite, ckpt.revision))
-        if failure is not None:
-            attempts = failure.get("attempts", 1)
-            if attempts >= self.max_attempts:
-                return GAVE_UP, (f"{failure.get('error', 'failed')} (gave up after {attempts} attempts; "
-                                 "--max-attempts to retry)")
-            if failure.get("time", 0) >= self.started:
-                return GAVE_UP, failure.get("error", "failed in this session")
+        if failure is None:
+            return None
+        attempts = failure.get("attempts", 1)
+        if attempts >= self.max_attempts:
+            return f"{failure.get('error', 'failed')} (gave up after {attempts} attempts; --max-attempts to retry)"
+        if failure.get("time", 0) >= self.started:
+            return failure.get("error", "failed in this session")
+        return None
+
+    def _decide(self, ckpt, key: str, failures: dict) -> tuple[str, str | None]:
+        reason = self._gave_up(ckpt, failures)
+        if reason is not None:
+            return GAVE_UP, reason
         about = {"suite": ckpt.suite, "revision": ckpt.revision, "step": ckpt.step}
         if self.claims.try_acquire("checkpoint", key, about):
             return MINE, None

@@ -186,3 +186,30 @@ def test_status_counts_pending_work_and_estimates_it(config_args, tmp_path):
     assert state["eta_seconds"] == pytest.approx(2 * sum(per_checkpoint) / len(per_checkpoint))
     text = _status(run_dir)
     assert "ETA:" in text and "none is alive" in text and "weak supervisor: bbc_business_vs_tech done" in text
+
+
+def test_a_checkpoint_that_cannot_be_fetched_is_not_fetched_again_after_max_attempts(config_args, tmp_path,
+                                                                                      monkeypatch):
+    from pipeline.checkpoints import prefetch
+    from pipeline.checkpoints.loading import RevisionUnavailable
+
+    monkeypatch.setenv("W2S_THREADS", "1")
+    run_dir = tmp_path / "run"
+    args = ["run", "--run-dir", str(run_dir), *config_args, "--max-attempts", "2"]
+    real, fetched = prefetch.resolve, []
+
+    def step4_gone(ckpt):
+        if ckpt.revision == "step4":
+            fetched.append(ckpt.revision)
+            raise RevisionUnavailable(f"{ckpt.label}: gone")
+        return real(ckpt)
+
+    monkeypatch.setattr(prefetch, "resolve", step4_gone)
+    for _ in range(2):
+        assert main(args) == 0
+    assert len(fetched) == 2
+    assert main(args) == 0
+    assert len(fetched) == 2, "fetched again despite --max-attempts 2"
+    [failure] = Store(run_dir).failures("checkpoint")
+    assert failure["attempts"] == 2
+    assert "gave up after 2 attempts" in read_table(run_dir).set_index("revision").loc["step4", "error"]
