@@ -161,12 +161,14 @@ def fit_rows(rows: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, int]:
     any size and least squares would chase it. The gap is defined for every finished unit."""
     if metric not in FIT_METRICS:
         raise UserError(f"--fit-metric: unknown metric '{metric}' (known: {', '.join(FIT_METRICS)})")
-    done = rows[rows.status == "done"]
+    # a revision whose name gives no step (step -1) has no place on a step or token axis
+    done = rows[(rows.status == "done") & (rows.step >= 0)]
+    n_unplaced = int(((rows.status == "done") & (rows.step < 0)).sum())
     if metric == "pgr":
         usable = done[(done.pgr_flag == "") & np.isfinite(done.pgr.astype(float))]
     else:
         usable = done[np.isfinite(done.acc_w2s.astype(float)) & np.isfinite(done.acc_weak.astype(float))]
-    return usable, len(done) - len(usable)
+    return usable, len(done) - len(usable) + n_unplaced
 
 
 def fit_values(rows: pd.DataFrame, metric: str) -> np.ndarray:

@@ -134,14 +134,18 @@ def plot_pgr_vs_step(table: pd.DataFrame, path: Path | list[Path], title: str = 
     the three accuracies (bottom). `summary`: `transition_summary`'s table, fitted here when None.
     Several paths write the same figure once per format; the first is returned."""
     table = normalise_table(table)
-    done = table[table.status == "done"]
+    done = table[(table.status == "done") & (table.step >= 0)]  # step -1: a revision name without a step
+    unplaced = sorted(set(table[(table.status == "done") & (table.step < 0)].revision))
     if summary is None:
         summary = transition_summary(done, x_axis=x_axis) if len(done) else pd.DataFrame(columns=FIT_GROUP)
     tasks = sorted(done.task.unique())
     fig, axes = plt.subplots(2, max(1, len(tasks)), figsize=(5.6 * max(1, len(tasks)), 7.5), squeeze=False,
                              sharex="col")
     if not tasks:
-        axes[0, 0].text(0.5, 0.5, "no finished units", ha="center", transform=axes[0, 0].transAxes)
+        axes[0, 0].text(0.5, 0.5, "no finished units" + (" with a step" if unplaced else ""), ha="center",
+                        transform=axes[0, 0].transAxes)
+    if unplaced:
+        fig.text(0.01, 0.005, f"not on the axis (no step in the revision name): {', '.join(unplaced)}", fontsize=7)
     for col, task in enumerate(tasks):
         _draw_task(axes[0, col], axes[1, col], done[done.task == task], summary[summary.task == task], x_axis)
         axes[0, col].set_title(task)

@@ -77,3 +77,19 @@ def test_report_of_a_swept_weak_supervisor_includes_the_grid(tmp_path):
     assert main(["report", str(tmp_path)]) == 0
     assert "(plots/pgr_grid.png)" in (tmp_path / "report.md").read_text()
     assert _is_figure(tmp_path / "plots" / "pgr_grid.pdf", PDF)
+
+
+def test_revisions_without_a_step_are_left_off_the_axis_not_a_crash(tmp_path):
+    """An explicit Hub suite may name revisions with no step in them (step -1)."""
+    from pipeline.report.analysis import transition_summary
+
+    table = synthetic_table()
+    nameless = table[table.step == table.step.max()].copy()
+    nameless["revision"], nameless["step"], nameless["tokens"] = "v-final", -1, float("nan")
+    mixed = pd.concat([table, nameless], ignore_index=True)
+    assert _is_figure(plot_pgr_vs_step(mixed, tmp_path / "mixed.png"), PNG)
+    summary = transition_summary(mixed)
+    assert summary.n_excluded.iloc[0] == len(nameless)
+    assert summary.n_obs.iloc[0] == transition_summary(table).n_obs.iloc[0]
+    only = nameless.copy()
+    assert _is_figure(plot_pgr_vs_step(only, tmp_path / "only.png"), PNG)
