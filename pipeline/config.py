@@ -16,6 +16,10 @@ from .errors import UserError
 from .paths import project_root
 
 
+# numpy and torch take seeds in [0, 2**32); YAML's `true` is not a seed
+Seed = Annotated[int, Field(ge=0, lt=2 ** 32, strict=True)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,7 +48,7 @@ class PretrainSchedule(Strict):
     warmup_steps: int = Field(default=0, ge=0)
     min_lr_ratio: float = Field(default=0.1, ge=0, le=1)
     weight_decay: float = Field(default=0.1, ge=0)
-    seed: int = 0
+    seed: Seed = 0
     log_spaced_until: int = Field(default=512, ge=1)
     evenly_spaced: int = Field(default=5, ge=1, description="checkpoints after the log-spaced ones")
 
@@ -218,7 +222,7 @@ class IterativeHeadSpec(Strict):
     steps: int = Field(default=300, gt=0)
     lr: float = Field(default=0.05, gt=0)
     batch_size: int | None = Field(default=None, gt=0, description="None: full batch")
-    seed: int = 0
+    seed: Seed = 0
 
 
 class LossOptions(Strict):
@@ -249,7 +253,7 @@ class FinetuneSpec(Strict):
     warmup_fraction: float = Field(default=0.1, ge=0, lt=1, description="linear lr warmup, then linear decay")
     max_grad_norm: float | None = Field(default=1.0, gt=0)
     head_lr_scale: float = Field(default=10.0, gt=0, description="the fresh head learns faster than the body")
-    seed: int = 0
+    seed: Seed = 0
 
 
 class LoraSpec(Strict):
@@ -302,7 +306,7 @@ class Experiment(Strict):
     mode: Literal["probe", "lora", "full"] = "probe"
     weak_mode: Literal["probe", "lora", "full"] = "probe"
     losses: list[Literal["xent", "logconf", "product", "kl"]] = Field(default=["xent"], min_length=1)
-    seeds: list[Annotated[int, Field(ge=0)]] = Field(default=[0, 1, 2], min_length=1)
+    seeds: list[Seed] = Field(default=[0, 1, 2], min_length=1)
     pooling: Literal["mean", "last"] = "mean"
     max_tokens: int = Field(default=128, gt=0)
     max_examples_per_task: int | None = Field(default=2000, ge=20)
@@ -329,10 +333,24 @@ class ExperimentsFile(Strict):
 
 # ---- loading ------------------------------------------------------------------------------
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key '{key}' appears twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _read_yaml(path: Path) -> object:
     try:
         with open(path) as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except (IsADirectoryError, UnicodeDecodeError) as exc:

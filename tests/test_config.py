@@ -54,6 +54,10 @@ def _write(tmp_path, suites=GOOD_SUITES, task=GOOD_TASK, exp=GOOD_EXP):
     (GOOD_SUITES, GOOD_TASK, GOOD_EXP + "    seeds: zero\n",
      "experiments.yaml: experiments.default.seeds: Input should be a valid list"),
     (GOOD_SUITES + "  : [\n", GOOD_TASK, GOOD_EXP, "checkpoints.yaml: line"),
+    (GOOD_SUITES.replace("lr: 1.0e-3", "lr: 1.0e-3, seed: -1"), GOOD_TASK, GOOD_EXP,
+     "checkpoints.yaml: suites.tiny.train.seed: Input should be greater than or equal to 0"),
+    (GOOD_SUITES, GOOD_TASK, GOOD_EXP + "  default:\n    suite: tiny\n    tasks: [t1]\n",
+     "experiments.yaml: line 6 not valid YAML (key 'default' appears twice)"),
 ])
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, suites, task, exp, expected):
     args = _write(tmp_path, suites, task, exp)
@@ -86,6 +90,8 @@ def test_shipped_configs_are_valid():
 @pytest.mark.parametrize("extra,expected", [
     ("    seeds: [-1]\n", "experiments.default.seeds.0: Input should be greater than or equal to 0"),
     ("    seeds: [0, 0]\n", "seeds must not repeat"),
+    ("    seeds: [true]\n", "experiments.default.seeds.0: Input should be a valid integer"),
+    ("    finetune: {seed: -5}\n", "experiments.default.finetune.seed: Input should be greater than or equal to 0"),
     ("    max_examples_per_task: 4\n", "experiments.default.max_examples_per_task: Input should be greater than or equal to 20"),
 ])
 def test_bad_experiment_values(tmp_path, capsys, extra, expected):
