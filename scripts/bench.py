@@ -378,6 +378,10 @@ def summary(rows: list[dict]) -> None:
               f"plain; training {100 * p['train_grouped']:.1f}% grouped vs {100 * p['train_plain']:.1f}% plain")
     if "matmul" in by:
         print(f"  matmul: {by['matmul'][0]['gflops']} GFLOP/s ({by['matmul'][0]['dtype']})")
+    drifted = any(r.get("mfu", 0) > 1 for r in rows) or any(r.get("max_relative_residual", 0) > 0.25 for r in rows)
+    if drifted:
+        print("  note: an MFU above 100 % or a scaling fit this far off means the machine's speed changed during "
+              "the bench (other jobs on its cores): rerun it on an idle machine")
 
 
 if __name__ == "__main__":
