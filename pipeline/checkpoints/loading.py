@@ -54,6 +54,9 @@ def resolve(checkpoint: Checkpoint, allow_pickle: bool | None = None) -> Checkpo
     moved since the run started is not silently followed.
     """
     if checkpoint.local_path is not None:
+        if not Path(checkpoint.local_path).is_dir():
+            raise RevisionUnavailable(f"{checkpoint.label}: its folder {checkpoint.local_path} is gone "
+                                      f"(a local suite is rebuilt by `w2s suite build {checkpoint.suite}`)")
         return checkpoint
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError,

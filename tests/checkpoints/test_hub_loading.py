@@ -102,3 +102,10 @@ def test_cached_commit_reads_refs_without_network(hf_cache, tiny_models):
 def test_load_backbone_refuses_an_unresolved_checkpoint():
     with pytest.raises(RevisionUnavailable, match="resolve"):
         load_backbone(Checkpoint("pythia-14m", REPO, "step1000", 1000, None))
+
+
+def test_a_local_checkpoint_whose_folder_is_gone_says_so(tmp_path):
+    gone = Checkpoint("local-neox", str(tmp_path / "suite"), "step8", 8, None, commit_sha="0" * 64,
+                      local_path=tmp_path / "suite" / "step8")
+    with pytest.raises(RevisionUnavailable, match=r"local-neox@step8: its folder .*step8 is gone .*w2s suite build local-neox"):
+        resolve(gone)
