@@ -123,6 +123,11 @@ def bow_checkpoint(exp: Experiment) -> Checkpoint:
     return Checkpoint(BOW_WEAK, "bag-of-words", f"hashed-{exp.bow_buckets}", 0, None, ident[:40])
 
 
+def one_line(exc: BaseException) -> str:
+    """An error as the one line a table cell, a failure record or the terminal shows."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True,
@@ -386,7 +391,7 @@ class Runner:
                     if ckpt not in resolved:
                         resolved.append(ckpt)
                 except Exception as exc:  # one bad checkpoint must not stop the study
-                    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    reason = one_line(exc)
                     self.store.record_failure("checkpoint", stable_hash(ckpt.identity()), {
                         "suite": ckpt.suite, "revision": ckpt.revision, "step": ckpt.step,
                         "error": reason, "traceback": traceback.format_exc()[-4000:]})
@@ -423,7 +428,7 @@ class Runner:
         except (UserError, KeyboardInterrupt):
             raise
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            reason = one_line(exc)
             key = stable_hash({"weak": weak.identity()})
             self.store.record_failure("weak", key, {"suite": weak.suite, "revision": weak.revision,
                                                     "error": reason, "traceback": traceback.format_exc()[-4000:]})
