@@ -404,6 +404,7 @@ class Runner:
             bar.close()
             prefetch.close()
 
+        self.coord.update_manifest(lambda: self._pin_manifest_commits(resolved))
         phases["checkpoints"] = time.time() - started - sum(phases.values())
         rows = []
         for ckpt in resolved:
@@ -435,8 +436,21 @@ class Runner:
             raise UserError(f"weak supervisor {weak.label} ({weak.local_path or weak.repo}) failed: {reason} "
                             f"(traceback: {self.store.failure_path('weak', key)})") from None
 
+    def _pin_manifest_commits(self, resolved: list[Checkpoint]) -> None:
+        """The commits the revisions resolved to, for those the manifest could not pin up front
+        (offline, no listing): it records what was computed, not only what was asked for."""
+        manifest = self.store.read_manifest()
+        commits = {c.revision: c.commit_sha for c in resolved if c.commit_sha}
+        entries = (manifest or {}).get("checkpoints", [])
+        if all(commits.get(e.get("revision"), e.get("commit_sha")) == e.get("commit_sha") for e in entries):
+            return
+        for e in entries:
+            e["commit_sha"] = commits.get(e.get("revision"), e.get("commit_sha"))
+        self.store.write_manifest(manifest)
+
     def _write_manifest(self, strong: list[Checkpoint], weak: Checkpoint, tasks: dict[str, TaskPlan]) -> None:
         previous = self.store.read_manifest() or {}
+        pinned = {c.get("revision"): c.get("commit_sha") for c in previous.get("checkpoints", [])}
         downloads = data_dir() / "downloads"
         self.store.write_manifest({
             "run": self.name, "pipeline_version": __version__, "git_commit": git_commit(),
@@ -452,7 +466,8 @@ class Runner:
                       for t, p in tasks.items()},
             "data": {p.filename: p.sha256 for p in PACKAGES.values() if (downloads / p.filename).exists()},
             "weak_checkpoint": {**weak.identity(), "suite": weak.suite, "step": weak.step},
-            "checkpoints": [{**c.identity(), "step": c.step, "tokens": c.tokens} for c in strong],
+            "checkpoints": [{**c.identity(), "commit_sha": c.commit_sha or pinned.get(c.revision),
+                             "step": c.step, "tokens": c.tokens} for c in strong],
         })
 
 

@@ -99,20 +99,27 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
                    "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model", "spiece.model",
                    "sentencepiece.bpe.model", "chat_template.jinja")
 _TOKENIZERS: dict[str, object] = {}
+_FINGERPRINTS: dict[tuple, str] = {}
 
 
 def tokenizer_fingerprint(folder: Path, trust_remote_code: bool = False) -> str:
     """sha256 over a checkpoint's tokenizer files: every revision of a Pythia or OLMo suite ships
-    the same ones, so all of them share one tokenizer object (and its cached token ids)."""
+    the same ones, so all of them share one tokenizer object (and its cached token ids).
+
+    Duplicate detection and tokenizer loading both ask; the files are read once per process
+    unless their size, mtime or inode changes."""
     import hashlib
 
-    digest = hashlib.sha256(f"remote_code={trust_remote_code}\n".encode())
-    for name in TOKENIZER_FILES:
-        path = Path(folder) / name
-        if path.is_file():
+    files = [(name, Path(folder) / name) for name in TOKENIZER_FILES if (Path(folder) / name).is_file()]
+    stats = tuple((name, st.st_size, st.st_mtime_ns, st.st_ino) for name, st in ((n, p.stat()) for n, p in files))
+    key = (str(folder), trust_remote_code, stats)
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha256(f"remote_code={trust_remote_code}\n".encode())
+        for name, path in files:
             digest.update(f"{name}\n".encode())
             digest.update(path.read_bytes())
-    return digest.hexdigest()
+        _FINGERPRINTS[key] = digest.hexdigest()
+    return _FINGERPRINTS[key]
 
 
 def load_tokenizer(checkpoint: Checkpoint, trust_remote_code: bool | None = None):

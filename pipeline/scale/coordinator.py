@@ -119,15 +119,21 @@ class Coordinator:
     def write_manifest(self, write) -> None:
         """Once per process, by the main rank, one worker at a time (the manifest is read-modify-write)."""
         self._start()
-        if not self.launch.is_main or self._manifest_written:
+        if self._manifest_written:
+            return
+        self.update_manifest(write)
+        self._manifest_written = True
+
+    def update_manifest(self, update) -> None:
+        """A read-modify-write of the manifest: by the main rank, one worker at a time."""
+        if not self.launch.is_main:
             return
         while not self.claims.try_acquire("shared", "manifest"):
             time.sleep(self.poll)
         try:
-            write()
+            update()
         finally:
             self.claims.release("shared", "manifest")
-        self._manifest_written = True
 
     def weak_units(self, compute, weak, tasks):
         """Everyone needs the weak supervisor: one worker computes it, the others wait for its claim."""

@@ -83,6 +83,10 @@ def test_hub_run_matches_local_folder_run(hf_cache, tmp_path):
     (failure,) = store.failures()
     assert failure["revision"] == "step4" and failure["error"] == reason
 
+    # the manifest records the commits the revisions resolved to (none was pinned up front, offline)
+    pinned = {c["revision"]: c["commit_sha"] for c in hub_store.read_manifest()["checkpoints"]}
+    assert pinned == {**commits, "step4": None}
+
     # `w2s status` counts the twin with its original (done), not as pending
     from pipeline.scale.status import read_status
 
