@@ -6,7 +6,6 @@ table and plot. Resume is simply re-planning: a unit whose record exists is read
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 import sys
@@ -24,11 +23,11 @@ from .checkpoints.loading import inference_device, load_backbone, resolve
 from .checkpoints.prefetch import Prefetcher
 from .checkpoints.suites import Checkpoint, suite_checkpoints, weak_checkpoint
 from .config import BOW_WEAK, Experiment, Suite, TaskSpec, finetune_settings
-from .data.fetch import PACKAGES, sha256_of
+from .data.fetch import PACKAGES
 from .errors import UserError
 from .paths import data_dir, project_root
 from .scale.coordinator import Coordinator, GaveUp
-from .store import Store, stable_hash
+from .store import stable_hash
 from .strong.features import extract_features
 from .strong.losses import make_loss
 from .strong.probe import accuracy, fit_and_predict
